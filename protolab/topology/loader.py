@@ -1,0 +1,150 @@
+"""Load a topology file (TOML) into the immutable model, then validate it."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from ipaddress import AddressValueError, IPv4Address, IPv4Network, NetmaskValueError
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ..errors import TopologyError
+from .model import Interface, Lan, Node, Service, Topology
+from .validate import validate
+
+DEFAULT_NAME = "default"
+
+
+def default_path() -> Path:
+    return Path(str(resources.files(__package__).joinpath(f"{DEFAULT_NAME}.toml")))
+
+
+def load(path: str | Path | None = None) -> Topology:
+    """Read, parse and validate a topology file (the packaged default if None)."""
+    path = Path(path) if path is not None else default_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TopologyError(f"cannot read topology {path}: {exc.strerror}") from None
+    return loads(text, source=str(path))
+
+
+def loads(text: str, source: str = "<topology>") -> Topology:
+    """Parse and validate topology TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TopologyError(f"{source}: not valid TOML: {exc}") from None
+    topology = _build(data, source)
+    validate(topology, source)
+    return topology
+
+
+def _build(data: dict[str, Any], source: str) -> Topology:
+    _only(data, {"name", "description", "lans", "nodes"}, source, "top level")
+    lans = tuple(_lan(name, spec, source) for name, spec in _table(data, "lans", source).items())
+    nodes = tuple(_node(name, spec, source) for name, spec in _table(data, "nodes", source).items())
+    return Topology(
+        name=str(data.get("name", Path(source).stem)),
+        description=str(data.get("description", "")),
+        lans=lans,
+        nodes=nodes,
+    )
+
+
+def _lan(name: str, spec: Any, source: str) -> Lan:
+    where = f"lan '{name}'"
+    spec = _as_table(spec, source, where)
+    _only(spec, {"subnet", "description"}, source, where)
+    if "subnet" not in spec:
+        raise TopologyError(f"{source}: {where} has no subnet")
+    try:
+        subnet = IPv4Network(str(spec["subnet"]), strict=True)
+    except (AddressValueError, NetmaskValueError, ValueError) as exc:
+        raise TopologyError(f"{source}: {where}: bad subnet {spec['subnet']!r} ({exc})") from None
+    return Lan(name=name, subnet=subnet, description=str(spec.get("description", "")))
+
+
+def _node(name: str, spec: Any, source: str) -> Node:
+    where = f"node '{name}'"
+    spec = _as_table(spec, source, where)
+    _only(
+        spec,
+        {"role", "description", "gateway", "forwarding", "interfaces", "services"},
+        source,
+        where,
+    )
+    raw_ifaces = spec.get("interfaces", [])
+    if not isinstance(raw_ifaces, list):
+        raise TopologyError(f"{source}: {where}: interfaces must be a list")
+    interfaces = tuple(
+        _interface(f"eth{k}", item, source, where) for k, item in enumerate(raw_ifaces)
+    )
+    gateway = spec.get("gateway")
+    services = spec.get("services", [])
+    if not isinstance(services, list):
+        raise TopologyError(f"{source}: {where}: services must be a list")
+    return Node(
+        name=name,
+        role=str(spec.get("role", "host")),
+        description=str(spec.get("description", "")),
+        interfaces=interfaces,
+        gateway=_address(gateway, source, f"{where} gateway") if gateway is not None else None,
+        forwarding=bool(spec.get("forwarding", False)),
+        services=tuple(_service(item, source, where) for item in services),
+    )
+
+
+def _interface(ifname: str, spec: Any, source: str, where: str) -> Interface:
+    where = f"{where} {ifname}"
+    spec = _as_table(spec, source, where)
+    _only(spec, {"lan", "ip", "mac"}, source, where)
+    for key in ("lan", "ip", "mac"):
+        if key not in spec:
+            raise TopologyError(f"{source}: {where} has no {key}")
+    return Interface(
+        name=ifname,
+        lan=str(spec["lan"]),
+        ip=_address(spec["ip"], source, f"{where} ip"),
+        mac=str(spec["mac"]).lower(),
+    )
+
+
+def _service(spec: Any, source: str, where: str) -> Service:
+    spec = _as_table(spec, source, f"{where} service")
+    if "kind" not in spec:
+        raise TopologyError(f"{source}: {where}: a service has no kind")
+    port = spec.get("port")
+    if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
+        raise TopologyError(f"{source}: {where}: service port {port!r} is not 1-65535")
+    options = {k: v for k, v in spec.items() if k not in {"kind", "port"}}
+    return Service(kind=str(spec["kind"]), port=port, options=MappingProxyType(options))
+
+
+def _address(value: Any, source: str, where: str) -> IPv4Address:
+    try:
+        return IPv4Address(str(value))
+    except AddressValueError:
+        raise TopologyError(f"{source}: {where}: {value!r} is not an IPv4 address") from None
+
+
+def _table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise TopologyError(f"{source}: '{key}' must be a table")
+    return value
+
+
+def _as_table(value: Any, source: str, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TopologyError(f"{source}: {where} must be a table")
+    return value
+
+
+def _only(spec: dict[str, Any], allowed: set[str], source: str, where: str) -> None:
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise TopologyError(
+            f"{source}: {where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
+        )
