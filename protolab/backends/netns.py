@@ -1,0 +1,260 @@
+"""The embedded default backend: one network namespace per node, built in-process with pyroute2.
+
+Layout of a run `r`: namespace `plab-r-sw` holds one bridge per LAN; every node
+gets namespace `plab-r-<node>`; each node interface is a veth created in the
+switch namespace with its peer moved straight into the node, so nothing ever
+appears in the root namespace and no route leads out of the lab.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..capture.frames import Port
+from ..errors import BackendError
+from ..topology import load
+from ..topology.model import Topology
+from .base import NodeHandle
+from .ledger import RunRecord, new_record, process_start_time
+from .nsenter import entered, netns_path
+
+WORK_ROOT = Path("/run/protolab/work")
+
+
+def ns_name(run_id: str, node: str) -> str:
+    return f"plab-{run_id}-{node}"
+
+
+def switch_ns(run_id: str) -> str:
+    return ns_name(run_id, "sw")
+
+
+def port_name(node: str, index: int) -> str:
+    return f"{node}-e{index}"
+
+
+def bridge_name(lan: str) -> str:
+    return f"br-{lan}"
+
+
+def _sysctl(path: str, value: str) -> None:
+    """Write a sysctl of the namespace the calling thread is in."""
+    with open(f"/proc/sys/{path}", "w") as f:
+        f.write(value)
+
+
+def _quiet_namespace() -> None:
+    """No IPv6: its router/neighbour solicitations would clutter every capture."""
+    _sysctl("net/ipv6/conf/all/disable_ipv6", "1")
+    _sysctl("net/ipv6/conf/default/disable_ipv6", "1")
+
+
+@dataclass
+class NetnsDeployment:
+    run_id: str
+    topology: Topology
+    record: RunRecord
+
+    # -- nodes -------------------------------------------------------------
+    def node(self, name: str) -> NodeHandle:
+        try:
+            node = self.topology.node(name)
+        except KeyError:
+            raise BackendError(f"topology '{self.topology.name}' has no node '{name}'") from None
+        return NodeHandle(node, netns_path(ns_name(self.run_id, name)), self)
+
+    @property
+    def workdir(self) -> Path:
+        path = WORK_ROOT / self.run_id
+        path.mkdir(parents=True, exist_ok=True)
+        if self.record.workdir != str(path):
+            self.record.workdir = str(path)
+            self.record.save()
+        return path
+
+    # -- capture -----------------------------------------------------------
+    def capture_points(self) -> tuple[str, dict[int, Port]]:
+        return switch_ns(self.run_id), plan_ports(self.topology)
+
+    # -- programs ----------------------------------------------------------
+    def run(self, handle: NodeHandle, argv: Sequence[str], *, input: str | None = None, timeout: float = 10.0) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run(
+                ["nsenter", f"--net={handle.netns}", "--", *argv],
+                input=input, capture_output=True, text=True, timeout=timeout, check=False,
+            )
+        except FileNotFoundError as exc:
+            raise BackendError(f"cannot run {argv[0]!r} in node {handle.name}: {exc.strerror}") from None
+        except subprocess.TimeoutExpired:
+            raise BackendError(f"{' '.join(argv)} in node {handle.name} did not finish within {timeout:g} s") from None
+
+    def popen(self, handle: NodeHandle, argv: Sequence[str], *, what: str, **kwargs) -> subprocess.Popen:
+        try:
+            proc = subprocess.Popen(["nsenter", f"--net={handle.netns}", "--", *argv], start_new_session=True, **kwargs)
+        except FileNotFoundError as exc:
+            raise BackendError(f"cannot start {what} in node {handle.name}: {exc.strerror}") from None
+        self.record.add_process(proc.pid, f"{what} in {handle.name}")
+        return proc
+
+    def release(self, proc: subprocess.Popen, timeout: float = 2.0) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.record.forget_process(proc.pid)
+
+    # -- teardown ----------------------------------------------------------
+    def teardown(self) -> None:
+        destroy(self.record)
+
+
+# Interface indices are chosen, not looked up: a fresh namespace has only lo (1),
+# so asking the kernel for fixed indices saves a netlink dump per node.
+BRIDGE_INDEX_BASE = 2
+PORT_INDEX_BASE = 100
+NODE_IFINDEX_BASE = 2  # eth0 in every node; eth1 is 3, ...
+
+
+def plan_ports(topology: Topology) -> dict[int, Port]:
+    """The bridge ports of the switch namespace by ifindex (fixed by the plan)."""
+    ports = {}
+    pairs = [(node, k, iface) for node in topology.nodes for k, iface in enumerate(node.interfaces)]
+    for j, (node, k, iface) in enumerate(pairs):
+        ifindex = PORT_INDEX_BASE + j
+        ports[ifindex] = Port(ifindex, port_name(node.name, k), iface.lan, node.name)
+    return ports
+
+
+class NetnsBackend:
+    name = "netns"
+
+    def deploy(self, topology: Topology, *, persistent: bool = False, source: str = "") -> NetnsDeployment:
+        if os.geteuid() != 0:
+            raise BackendError("the netns backend needs root (network namespaces); run with sudo")
+        run_id = secrets.token_hex(3)
+        record = new_record(run_id, self.name, source or "default", persistent)
+        record.namespaces = [switch_ns(run_id)] + [ns_name(run_id, n.name) for n in topology.nodes]
+        record.save()  # intent first: a crash from here on is cleaned from the ledger
+        deployment = NetnsDeployment(run_id, topology, record)
+        try:
+            _build(run_id, topology)
+        except BaseException as exc:
+            destroy(record)
+            if isinstance(exc, (OSError, ValueError)) or type(exc).__module__.startswith("pyroute2"):
+                raise BackendError(f"building the lab network failed: {exc}") from exc
+            raise
+        return deployment
+
+    def attach(self, record: RunRecord) -> NetnsDeployment:
+        topology = load(record.topology if record.topology != "default" else None)
+        missing = [n for n in record.namespaces if not os.path.exists(netns_path(n))]
+        if missing:
+            raise BackendError(f"run {record.run_id} is incomplete (missing {missing[0]}): run 'protolab clean'")
+        return NetnsDeployment(record.run_id, topology, record)
+
+
+def _build(run_id: str, topology: Topology) -> None:
+    """Create every namespace, bridge, veth, address and route of a run."""
+    from pyroute2 import IPRoute
+
+    with entered(switch_ns(run_id), create=True):
+        _quiet_namespace()
+        sw = IPRoute()
+    try:
+        bridges = {}
+        for i, lan in enumerate(topology.lans):
+            bridges[lan.name] = BRIDGE_INDEX_BASE + i
+            sw.link("add", index=bridges[lan.name], ifname=bridge_name(lan.name), kind="bridge", state="up")
+        port_index = {(p.node, p.ifname): i for i, p in plan_ports(topology).items()}
+        for node in topology.nodes:
+            _build_node(run_id, node, sw, bridges, port_index, topology)
+    finally:
+        sw.close()
+
+
+def _build_node(run_id: str, node, sw, bridges: dict[str, int], port_index: dict, topology: Topology) -> None:
+    from pyroute2 import IPRoute
+
+    name = ns_name(run_id, node.name)
+    with entered(name, create=True):
+        _quiet_namespace()
+        if node.forwarding:
+            _sysctl("net/ipv4/ip_forward", "1")
+            _sysctl("net/ipv4/icmp_ratelimit", "0")  # every TTL/unreachable error is a lab event
+        ipr = IPRoute()
+    try:
+        fd = os.open(netns_path(name), os.O_RDONLY)
+        try:
+            for k, iface in enumerate(node.interfaces):
+                ifname = port_name(node.name, k)
+                sw.link(
+                    "add", index=port_index[(node.name, ifname)], ifname=ifname, kind="veth",
+                    master=bridges[iface.lan], state="up",
+                    peer={"ifname": iface.name, "index": NODE_IFINDEX_BASE + k, "address": iface.mac, "net_ns_fd": fd},
+                )
+        finally:
+            os.close(fd)
+        ipr.link("set", index=1, state="up")  # lo
+        for k, iface in enumerate(node.interfaces):
+            prefix = topology.lan(iface.lan).subnet.prefixlen
+            ipr.link("set", index=NODE_IFINDEX_BASE + k, state="up")
+            ipr.addr("add", index=NODE_IFINDEX_BASE + k, address=str(iface.ip), prefixlen=prefix)
+        if node.gateway is not None:
+            ipr.route("add", dst="0.0.0.0/0", gateway=str(node.gateway))
+    finally:
+        ipr.close()
+
+
+def destroy(record: RunRecord) -> list[str]:
+    """Remove exactly what a run's ledger lists: its processes (by PID and
+    start time), its namespaces (with every veth, bridge and firewall rule in
+    them), its work directory, then the ledger entry. Returns what was removed."""
+    from pyroute2 import netns
+
+    removed = []
+    for proc in record.processes:
+        if process_start_time(proc.pid) == proc.start_time:
+            _stop_pid(proc.pid)
+            removed.append(f"process {proc.pid} ({proc.what})")
+    for name in record.namespaces:
+        if os.path.exists(netns_path(name)):
+            netns.remove(name)
+            removed.append(f"namespace {name}")
+    if record.workdir and Path(record.workdir).is_dir():
+        import shutil
+
+        shutil.rmtree(record.workdir, ignore_errors=True)
+    record.delete()
+    return removed
+
+
+def _stop_pid(pid: int, grace: float = 2.0) -> None:
+    """SIGTERM, then SIGKILL after `grace`; reap it if it is our child."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            if process_start_time(pid) is None:
+                return
+        time.sleep(0.01)
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass

@@ -1,0 +1,102 @@
+"""The observed traffic as plain data: the input of the expectation core.
+
+A Frame is one Ethernet frame seen on one link, already decoded into layers of
+plain values (`{"tcp": {"seq": 1000, "flags": "S", ...}}`). Nothing here knows
+about sockets or scapy, so traces can be built by hand in tests.
+
+Layer fields the decoder fills (absent layers are simply missing):
+  eth:  src, dst, type
+  arp:  op, hwsrc, psrc, hwdst, pdst
+  ip:   src, dst, ttl, proto, id, len, flags
+  tcp:  sport, dport, seq, ack, flags (canonical order "FSRPAUEC"), window, len, mss, payload
+        retransmission (added by `annotate`)
+  udp:  sport, dport, len, payload
+  icmp: type, code, inner_src, inner_dst (the quoted IP header of an error)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
+
+_MISSING = object()
+
+
+class MissingField(LookupError):
+    """A field path names a layer or field the frame does not have."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame on one link, decoded."""
+
+    index: int
+    time: float  # seconds since the first frame of the trace
+    link: str
+    sender: str | None  # node that put the frame on this link
+    receiver: str | None  # node owning the destination MAC; None for broadcast
+    layers: Mapping[str, Mapping[str, Any]]
+    summary: str = ""
+
+    def has(self, layer: str) -> bool:
+        return layer in self.layers
+
+    def get(self, path: str, default: Any = _MISSING) -> Any:
+        """Field by dotted path, e.g. "tcp.ack"."""
+        layer, _, name = path.partition(".")
+        try:
+            fields = self.layers[layer]
+            return fields[name] if name else fields
+        except KeyError:
+            if default is not _MISSING:
+                return default
+            raise MissingField(path) from None
+
+
+@dataclass(frozen=True)
+class Trace:
+    """An ordered sequence of frames plus what the capture could not see."""
+
+    frames: tuple[Frame, ...]
+    links: tuple[str, ...] = ()
+    drops: int = 0  # frames the kernel dropped during capture
+
+    def __iter__(self):
+        return iter(self.frames)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, index: int) -> Frame:
+        return self.frames[index]
+
+
+def make_trace(frames: Iterable[Frame], links: Iterable[str] = (), drops: int = 0) -> Trace:
+    """Order frames by time, renumber them from 0 and annotate them."""
+    ordered = sorted(frames, key=lambda f: f.time)
+    numbered = [replace(f, index=i) for i, f in enumerate(ordered)]
+    return Trace(frames=tuple(annotate(numbered)), links=tuple(links), drops=drops)
+
+
+def annotate(frames: list[Frame]) -> list[Frame]:
+    """Mark TCP retransmissions: a segment that uses sequence space (data,
+    SYN or FIN) repeating the flow, seq, flags and length of an earlier one on
+    the same link."""
+    seen: set[tuple] = set()
+    out = []
+    for frame in frames:
+        tcp = frame.layers.get("tcp")
+        ip = frame.layers.get("ip")
+        if tcp is None or ip is None:
+            out.append(frame)
+            continue
+        uses_space = tcp.get("len", 0) > 0 or any(f in tcp.get("flags", "") for f in "SF")
+        key = (frame.link, ip["src"], tcp["sport"], ip["dst"], tcp["dport"], tcp["seq"], tcp["flags"], tcp.get("len", 0))
+        retrans = uses_space and key in seen
+        if uses_space:
+            seen.add(key)
+        layers = dict(frame.layers)
+        layers["tcp"] = MappingProxyType({**tcp, "retransmission": retrans})
+        out.append(replace(frame, layers=MappingProxyType(layers)))
+    return out

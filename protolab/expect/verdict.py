@@ -1,0 +1,61 @@
+"""The result of matching a trace: per-item outcomes and an overall status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any, Mapping
+
+
+class Status(str, Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    SKIPPED = "SKIPPED"  # an item that could not be checked (depends on a missing step)
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The outcome of one step, forbidden event or fact check."""
+
+    kind: str  # "step", "never" or "fact"
+    name: str
+    status: Status
+    frames: tuple[int, ...] = ()  # trace indices this item is about
+    messages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    expectation: str
+    status: Status
+    items: tuple[ItemResult, ...]
+    bindings: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # about the run as a whole (drops, solution errors)
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASS
+
+    def failures(self) -> tuple[ItemResult, ...]:
+        return tuple(i for i in self.items if i.status is not Status.PASS)
+
+    def explanations(self) -> list[str]:
+        """Every miss, one line each, for people."""
+        lines = list(self.notes)
+        for item in self.failures():
+            lines.extend(f"{item.name}: {m}" for m in item.messages)
+        return lines
+
+    def marks(self) -> dict[int, list[ItemResult]]:
+        """Trace index → items that refer to that frame (for ladder diagrams)."""
+        out: dict[int, list[ItemResult]] = {}
+        for item in self.items:
+            for index in item.frames:
+                out.setdefault(index, []).append(item)
+        return out
+
+    def with_error(self, message: str) -> Verdict:
+        """The same verdict, failed because the run itself went wrong."""
+        status = Status.FAIL if self.status is not Status.INCONCLUSIVE else self.status
+        return replace(self, status=status, notes=self.notes + (message,))
