@@ -1,0 +1,223 @@
+"""The `protolab` command line.
+
+Exit codes: 0 the lab passed; 1 it failed; 3 inconclusive (the capture lost
+frames); 2 usage or environment error. Nothing here prints a traceback for a
+known error: each becomes one line on stderr.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from .errors import ProtolabError
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class Failure(click.ClickException):
+    """A one-line error with exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file=None) -> None:
+        err.print(f"[bold red]error:[/] {self.message}", markup=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="protolab")
+def cli() -> None:
+    """protolab: craft, sniff and check real frames in an isolated lab network."""
+
+
+@cli.command("list")
+def list_labs() -> None:
+    """List the labs in the catalogue."""
+    from rich.table import Table
+
+    from .lab.catalog import lab_names, labs_dir, load_lab
+
+    table = Table(title=f"labs in {labs_dir()}", title_justify="left", box=None, pad_edge=False)
+    table.add_column("lab", style="bold cyan")
+    table.add_column("what it does")
+    for name in lab_names():
+        table.add_row(name, load_lab(name).summary)
+    console.print(table)
+
+
+@cli.command()
+@click.argument("lab_name", metavar="LAB")
+def show(lab_name: str) -> None:
+    """Print a lab's instructions."""
+    from .lab.catalog import load_lab
+
+    lab = load_lab(lab_name)
+    console.print(f"[bold]{lab.name}[/] — {lab.title}\n")
+    console.print(lab.instructions, markup=False)
+    if lab.params:
+        console.print("parameters (--set KEY=VALUE): " + ", ".join(f"{k}={v!r}" for k, v in lab.params.items()))
+    console.print(f"lab file: {lab.source}")
+
+
+@cli.command()
+@click.argument("lab_name", metavar="LAB")
+@click.option("--solution", type=click.Path(path_type=Path), help="A student's file to run instead of the reference.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a lab parameter (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path), help="Directory for the pcap and JSON report.")
+@click.option("--fresh", is_flag=True, help="Deploy a new topology even if one is up.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
+@click.option("--timings", is_flag=True, help="Print how long each phase took.")
+def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Path | None, fresh: bool, quiet: bool, timings: bool) -> None:
+    """Run LAB on the lab network and check what crossed the wire."""
+    start = time.perf_counter()
+    from .lab.catalog import load_lab
+    from .lab.runner import RunOptions, run_lab
+    from .report import render_ladder, render_verdict
+
+    params = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise Failure(f"--set takes KEY=VALUE, got {item!r}")
+        params[key.strip()] = value.strip()
+    lab = load_lab(lab_name)
+    if not quiet:
+        console.print(f"[bold]{lab.name}[/] — {lab.title}")
+    say = None if quiet else (lambda text: console.print(f"  • {text}", markup=False))
+    imports = time.perf_counter() - start
+    result = run_lab(lab, RunOptions(solution=solution, params=params, out_dir=out, fresh=fresh, on_say=say))
+    verdict = result.verdict
+    if not quiet:
+        where = "the topology that is up" if result.reused else "a fresh topology"
+        console.print(f"  (run {result.run_id} on {where})\n")
+        console.print(render_ladder(result.trace, verdict, lab.columns, title=lab.title))
+        console.print()
+        console.print(render_verdict(verdict))
+        console.print(f"pcap:   {result.pcap}\nreport: {result.report}", markup=False)
+    else:
+        console.print(f"{lab.name}: {verdict.status.value}")
+    if timings:
+        phases = {"imports": imports, **result.timings, "total": time.perf_counter() - start}
+        console.print("timings: " + "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
+    sys.exit({"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}[verdict.status.value])
+
+
+@cli.command()
+@click.option("--topology", type=click.Path(path_type=Path), help="Topology file (default: the packaged one).")
+def up(topology: Path | None) -> None:
+    """Bring the lab network up and leave it up (labs then run on it)."""
+    from .backends import get_backend
+    from .topology import load
+
+    topo = load(topology)
+    deployment = get_backend("netns").deploy(topo, source=str(topology.resolve()) if topology else "default")
+    deployment.record.persistent = True  # only once complete: a half-built run stays a leftover for `clean`
+    deployment.record.save()
+    console.print(f"up: run {deployment.run_id} ({len(topo.nodes)} nodes, {len(topo.lans)} LANs); 'protolab down' removes it")
+
+
+@cli.command()
+@click.argument("run_id", required=False)
+def down(run_id: str | None) -> None:
+    """Remove a topology brought up with `protolab up`."""
+    from .backends.ledger import all_records
+    from .backends.netns import destroy
+
+    persistent = [r for r in all_records() if r.persistent]
+    if run_id:
+        chosen = [r for r in all_records() if r.run_id == run_id]
+        if not chosen:
+            raise Failure(f"no run {run_id} (see 'protolab status')")
+    elif len(persistent) > 1:
+        raise Failure(f"{len(persistent)} topologies are up ({', '.join(r.run_id for r in persistent)}): name one")
+    else:
+        chosen = persistent
+    if not chosen:
+        console.print("nothing is up")
+        return
+    for record in chosen:
+        _require_root()
+        destroy(record)
+        console.print(f"down: run {record.run_id} removed")
+
+
+@cli.command()
+def status() -> None:
+    """Show the runs that are up and what they own."""
+    from rich.table import Table
+
+    from .backends.ledger import all_records
+
+    records = all_records()
+    if not records:
+        console.print("no protolab run is up")
+        return
+    table = Table(box=None, pad_edge=False)
+    for col in ("run", "kind", "owner", "namespaces", "processes", "since"):
+        table.add_column(col)
+    for r in records:
+        kind = "up" if r.persistent else "lab run"
+        owner = "—" if r.persistent else (f"pid {r.owner_pid}" if r.owner_alive() else f"pid {r.owner_pid} (gone: leftover)")
+        table.add_row(r.run_id, kind, owner, str(len(r.namespaces)), str(len(r.processes)), time.strftime("%H:%M:%S", time.localtime(r.created)))
+    console.print(table)
+
+
+@cli.command()
+@click.option("--all", "everything", is_flag=True, help="Also remove topologies brought up with `protolab up`.")
+def clean(everything: bool) -> None:
+    """Remove what crashed or killed runs left behind (only what protolab recorded creating)."""
+    from .backends.ledger import all_records
+    from .backends.netns import destroy
+
+    leftovers = [r for r in all_records() if not r.owner_alive() and (everything or not r.persistent)]
+    if not leftovers:
+        console.print("nothing to clean")
+        return
+    _require_root()
+    for record in leftovers:
+        removed = destroy(record)
+        console.print(f"clean: run {record.run_id}: removed {len(removed)} object(s)")
+
+
+def _require_root() -> None:
+    import os
+
+    if os.geteuid() != 0:
+        raise Failure("this needs root (it removes network namespaces)")
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        err.print("interrupted: everything this run created has been removed")
+        sys.exit(130)
+    except ProtolabError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        err.print("interrupted: everything this run created has been removed")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

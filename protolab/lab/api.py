@@ -1,0 +1,81 @@
+"""What a lab file declares, and the context its procedure acts through."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, TypeVar
+
+from ..backends.base import Deployment, NodeHandle
+from ..expect.model import Expectation
+from ..topology.model import Topology
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A lab: instructions, the student's part (reference solution), the
+    procedure that drives the network, and what the capture must show."""
+
+    name: str
+    title: str
+    summary: str
+    instructions: str
+    student: Callable[..., Any]  # the reference implementation of the student's part
+    procedure: Callable[["LabContext"], None]
+    expectation: Callable[[Topology, Mapping[str, Any]], Expectation]
+    columns: tuple[str, ...]  # node lanes of the ladder diagram, left to right
+    params: Mapping[str, Any] = field(default_factory=dict)  # defaults, overridable with --set
+    timeout: float = 5.0  # seconds a call of the student's function may take
+    source: str = ""  # the lab file, filled in by the catalogue
+
+    @property
+    def student_name(self) -> str:
+        return self.student.__name__
+
+
+@dataclass
+class LabContext:
+    """Handed to a lab's procedure: the running network and a place for facts."""
+
+    lab: Lab
+    deployment: Deployment
+    params: dict[str, Any]
+    call_student: Callable[..., Any]  # runs the student's function, isolated and time-bounded
+    facts: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # what went wrong in the run itself
+    narration: list[str] = field(default_factory=list)
+    on_say: Callable[[str], None] | None = None
+    stack: ExitStack = field(default_factory=ExitStack)
+    _hosts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def topology(self) -> Topology:
+        return self.deployment.topology
+
+    def node(self, name: str) -> NodeHandle:
+        return self.deployment.node(name)
+
+    def host(self, name: str):
+        """Packet I/O in a node (opened once per run, closed at the end)."""
+        from ..wire.host import Host
+
+        if name not in self._hosts:
+            host = Host(self.node(name))
+            self.stack.callback(host.close)
+            self._hosts[name] = host
+        return self._hosts[name]
+
+    def ip(self, name: str) -> str:
+        return str(self.topology.node(name).ip)
+
+    def use(self, manager: AbstractContextManager[T]) -> T:
+        """Enter a service or guard; it is left when the run ends, whatever happens."""
+        return self.stack.enter_context(manager)
+
+    def say(self, text: str) -> None:
+        """Narrate a step of the lab for the person watching."""
+        self.narration.append(text)
+        if self.on_say:
+            self.on_say(text)

@@ -1,0 +1,81 @@
+"""Find lab files and students' solution files, and import them."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+from ..errors import LabError
+from .api import Lab
+
+
+def labs_dir() -> Path:
+    """$PROTOLAB_LABS, else ./labs, else the labs/ folder beside the package."""
+    env = os.environ.get("PROTOLAB_LABS")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "labs"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "labs"
+
+
+def lab_names() -> list[str]:
+    folder = labs_dir()
+    return sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_")) if folder.is_dir() else []
+
+
+def load_lab(name: str) -> Lab:
+    """The LAB object of labs/NAME.py."""
+    path = labs_dir() / f"{name}.py"
+    if not path.is_file():
+        known = ", ".join(lab_names()) or "none"
+        raise LabError(f"no lab named '{name}' in {labs_dir()} (known: {known})")
+    module = _import(path, f"protolab_lab_{name}")
+    lab = getattr(module, "LAB", None)
+    if not isinstance(lab, Lab):
+        raise LabError(f"{path} defines no LAB = Lab(...)")
+    return Lab(**{**lab.__dict__, "source": str(path)})
+
+
+def load_solution(path: str | Path, lab: Lab) -> Callable[..., Any]:
+    """The student's function from a solution file, by the name of the lab's student part.
+
+    Raises LabError for a missing file; a file that does not import (syntax
+    error, exception at import) raises SolutionError so it can be graded."""
+    path = Path(path)
+    if not path.is_file():
+        raise LabError(f"solution file {path} does not exist")
+    try:
+        module = _import(path, f"protolab_solution_{lab.name}")
+    except LabError as exc:
+        raise SolutionError(str(exc)) from None
+    func = getattr(module, lab.student_name, None)
+    if not callable(func):
+        raise SolutionError(f"{path.name} defines no function {lab.student_name}()")
+    return func
+
+
+class SolutionError(LabError):
+    """A student's file cannot provide its function: graded as a failure, not a usage error."""
+
+
+def _import(path: Path, module_name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise LabError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise LabError(f"{path.name}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:  # noqa: BLE001 - any failure at import is the file's
+        from .student import describe_exception
+
+        raise LabError(f"{path.name} failed to import: {describe_exception(exc)}") from None
+    return module

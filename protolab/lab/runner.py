@@ -1,0 +1,179 @@
+"""Run a lab end to end: network up, capture on, procedure, capture off, check, record."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from ..backends import get_backend
+from ..backends.base import Deployment
+from ..backends.ledger import LEDGER_DIR, RunRecord, all_records
+from ..backends.nsenter import entered
+from ..errors import LabError
+from ..expect.match import check
+from ..expect.trace import Trace
+from ..expect.verdict import Verdict
+from .api import Lab, LabContext
+from .catalog import SolutionError, load_solution
+from .student import call_isolated
+
+
+@dataclass
+class RunOptions:
+    solution: Path | None = None
+    params: Mapping[str, str] = field(default_factory=dict)  # raw --set values
+    out_dir: Path | None = None  # default: ./protolab-runs/<lab>-<time>-<run id>
+    fresh: bool = False  # never reuse a topology brought up with `protolab up`
+    on_say: Callable[[str], None] | None = None
+
+
+@dataclass
+class RunResult:
+    lab: Lab
+    verdict: Verdict
+    trace: Trace
+    pcap: Path
+    report: Path
+    run_id: str
+    reused: bool  # ran on a topology that `protolab up` had brought up
+    narration: list[str]
+    timings: dict[str, float]
+    facts: dict[str, Any]
+
+
+def run_lab(lab: Lab, options: RunOptions) -> RunResult:
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+    params = parse_params(lab, options.params)
+    student, load_problem = lab.student, None
+    if options.solution is not None:
+        try:
+            student = load_solution(options.solution, lab)
+        except SolutionError as exc:
+            load_problem = str(exc)
+
+    with _deployment(lab, options.fresh) as (deployment, reused):
+        timings["deploy"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        from ..capture import PortCapture
+        from ..wire.decode import decode_trace
+
+        def call_student(*args: Any, **kwargs: Any) -> Any:
+            if load_problem:
+                ctx.problems.append(f"your solution could not be used: {load_problem}")
+                return None
+            outcome = call_isolated(student, args, kwargs, lab.timeout)
+            if not outcome.ok:
+                ctx.problems.append(f"your {lab.student_name}() {_article(outcome.error)}")
+                return None
+            return outcome.value
+
+        ctx = LabContext(lab, deployment, params, call_student, on_say=options.on_say)
+        switch, ports = deployment.capture_points()
+        with entered(switch):
+            capture = PortCapture(ports)
+        capture.start()
+        try:
+            with ctx.stack:
+                try:
+                    lab.procedure(ctx)
+                finally:
+                    result = capture.stop()  # before services close: their goodbyes are not the lab's
+        finally:
+            capture.close()
+        timings["lab"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+
+        trace = decode_trace(result.frames, deployment.topology, result.links, result.kernel_drops)
+        verdict = check(lab.expectation(deployment.topology, params), trace, ctx.facts)
+        for problem in ctx.problems:
+            verdict = verdict.with_error(problem)
+        out = _out_dir(options.out_dir, lab.name, deployment.run_id)
+        from ..capture import write_pcapng
+        from ..report import write_json
+
+        pcap = write_pcapng(out / "trace.pcapng", result)
+        report = out / "verdict.json"
+        write_json(report, verdict, trace, extra={"lab": lab.name, "run_id": deployment.run_id, "facts": _plain(ctx.facts)})
+        timings["check"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+    timings["teardown"] = time.perf_counter() - mark
+    return RunResult(lab, verdict, trace, pcap, report, deployment.run_id, reused, ctx.narration, timings, ctx.facts)
+
+
+def parse_params(lab: Lab, raw: Mapping[str, str]) -> dict[str, Any]:
+    """Lab parameters: the lab's defaults, overridden by KEY=VALUE strings typed like the default."""
+    params = dict(lab.params)
+    for key, text in raw.items():
+        if key not in params:
+            known = ", ".join(sorted(params)) or "none"
+            raise LabError(f"lab {lab.name} has no parameter '{key}' (parameters: {known})")
+        default = params[key]
+        try:
+            if isinstance(default, bool):
+                lowered = text.strip().lower()
+                if lowered not in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
+                    raise ValueError
+                params[key] = lowered in {"true", "1", "yes", "on"}
+            elif isinstance(default, int):
+                params[key] = int(text, 0)
+            elif isinstance(default, float):
+                params[key] = float(text)
+            else:
+                params[key] = text
+        except ValueError:
+            raise LabError(f"parameter {key}={text!r}: expected a {type(default).__name__} like {default!r}") from None
+    return params
+
+
+@contextmanager
+def _deployment(lab: Lab, fresh: bool) -> Iterator[tuple[Deployment, bool]]:
+    """Reuse a topology brought up with `protolab up` (locked for this run), or deploy one."""
+    if not fresh:
+        for record in reversed(all_records()):
+            if record.persistent:
+                lock = _try_lock(record)
+                if lock is None:
+                    continue  # another run is using it: take a fresh topology instead
+                try:
+                    yield get_backend(record.backend).attach(record), True
+                finally:
+                    os.close(lock)
+                return
+    from ..topology import load
+
+    deployment = get_backend("netns").deploy(load())
+    try:
+        yield deployment, False
+    finally:
+        deployment.teardown()
+
+
+def _try_lock(record: RunRecord) -> int | None:
+    fd = os.open(LEDGER_DIR / f"{record.run_id}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except BlockingIOError:
+        os.close(fd)
+        return None
+
+
+def _out_dir(base: Path | None, lab: str, run_id: str) -> Path:
+    if base is None:
+        base = Path.cwd() / "protolab-runs" / f"{lab}-{time.strftime('%Y%m%d-%H%M%S')}-{run_id}"
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def _article(error: str) -> str:
+    return error if error.startswith(("did not", "ended")) else f"raised {error}"
+
+
+def _plain(facts: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, (str, int, float, bool, type(None))) else repr(v) for k, v in facts.items()}

@@ -1,0 +1,126 @@
+"""A node as a lab (or a student) acts through it: send, receive and match frames.
+
+Sockets are opened once, inside the node's namespace, and reused: a fresh
+scapy socket per packet costs ~24 ms on this kind of machine, a reused raw
+socket a few microseconds. Replies are matched with scapy's `answers()`.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from collections import deque
+from typing import Callable
+
+from scapy.layers.inet import IP
+from scapy.layers.l2 import ARP, Ether
+from scapy.packet import Packet
+
+from ..backends.base import NodeHandle
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+
+
+class Host:
+    """Packet I/O in one node: IP packets routed by the node's kernel, or raw Ethernet frames."""
+
+    def __init__(self, handle: NodeHandle, iface: str | None = None) -> None:
+        node = handle.node
+        self.name = node.name
+        self.iface = iface or node.interfaces[0].name
+        chosen = next(i for i in node.interfaces if i.name == self.iface)
+        self.ip = str(chosen.ip)
+        self.mac = chosen.mac
+        self.gateway = str(node.gateway) if node.gateway else None
+        # the receive socket exists before anything is sent: no reply can be missed
+        self._l2 = handle.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self._l2.bind((self.iface, 0))
+        self._l3 = handle.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        self._backlog: deque[Ether] = deque()
+
+    def __repr__(self) -> str:
+        return f"<Host {self.name} {self.ip} {self.mac} on {self.iface}>"
+
+    # -- sending -----------------------------------------------------------
+    def send(self, pkt: Packet) -> None:
+        """Send an IP packet (the kernel routes it and resolves the next hop)
+        or an Ethernet frame (sent on the wire exactly as built)."""
+        if isinstance(pkt, Ether):
+            if "dst" not in pkt.fields:
+                raise ValueError("set the Ethernet destination (Ether(dst=...)): protolab does not guess it")
+            if "src" not in pkt.fields:
+                pkt.src = self.mac
+            self._l2.send(bytes(pkt))
+        elif isinstance(pkt, IP):
+            if "src" not in pkt.fields:
+                pkt.src = self.ip  # never let scapy consult the host's routing table
+            self._l3.sendto(bytes(pkt), (pkt.dst, 0))
+        else:
+            raise TypeError(f"send() takes an IP packet or an Ether frame, not {type(pkt).__name__}")
+
+    def sr1(self, pkt: Packet, timeout: float = 1.0) -> Packet | None:
+        """Send, then return the first frame that answers it (or None after `timeout` s).
+
+        The answer is returned at the level that was sent: an IP packet for an
+        IP packet, an Ethernet frame for a frame."""
+        self._drain()
+        self.send(pkt)
+        question = _comparable(pkt)
+        reply = self.recv(lambda frame: _answers(frame, question), timeout=timeout)
+        if reply is None:
+            return None
+        return reply if isinstance(pkt, Ether) else reply.payload
+
+    # -- receiving ---------------------------------------------------------
+    def recv(self, match: Callable[[Ether], bool] | None = None, timeout: float = 1.0) -> Ether | None:
+        """The next incoming frame for which `match` is true, or None on timeout.
+
+        Frames that do not match are kept for later calls."""
+        for frame in list(self._backlog):
+            if match is None or match(frame):
+                self._backlog.remove(frame)
+                return frame
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._l2], [], [], left)[0]:
+                return None
+            frame = self._read()
+            if frame is None:
+                continue
+            if match is None or match(frame):
+                return frame
+            self._backlog.append(frame)
+
+    def _read(self) -> Ether | None:
+        data, addr = self._l2.recvfrom(65535)
+        if addr[2] == PACKET_OUTGOING:
+            return None
+        return Ether(data)
+
+    def _drain(self) -> None:
+        """Move whatever already arrived into the backlog (it predates the question)."""
+        while select.select([self._l2], [], [], 0)[0]:
+            frame = self._read()
+            if frame is not None:
+                self._backlog.append(frame)
+
+    def close(self) -> None:
+        self._l2.close()
+        self._l3.close()
+
+
+def _comparable(pkt: Packet) -> Packet:
+    """Rebuild what was sent from its bytes, so that computed fields are filled."""
+    return pkt.__class__(bytes(pkt))
+
+
+def _answers(frame: Ether, question: Packet) -> bool:
+    if isinstance(question, Ether):
+        return bool(frame.answers(question))
+    for layer in (IP, ARP):
+        if layer in question and layer in frame:
+            return bool(frame[layer].answers(question[layer]))
+    return False
