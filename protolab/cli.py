@@ -73,27 +73,26 @@ def show(lab_name: str) -> None:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a lab parameter (repeatable).")
 @click.option("--out", type=click.Path(path_type=Path), help="Directory for the pcap and JSON report.")
 @click.option("--fresh", is_flag=True, help="Deploy a new topology even if one is up.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds the student's function may take (default: the lab's).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
 @click.option("--timings", is_flag=True, help="Print how long each phase took.")
-def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Path | None, fresh: bool, quiet: bool, timings: bool) -> None:
+def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Path | None, fresh: bool, timeout: float | None, quiet: bool, timings: bool) -> None:
     """Run LAB on the lab network and check what crossed the wire."""
     start = time.perf_counter()
     from .lab.catalog import load_lab
     from .lab.runner import RunOptions, run_lab
     from .report import render_ladder, render_verdict
 
-    params = {}
-    for item in settings:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise Failure(f"--set takes KEY=VALUE, got {item!r}")
-        params[key.strip()] = value.strip()
+    from .lab.runner import parse_params
+
+    params = _settings(settings)
     lab = load_lab(lab_name)
+    parse_params(lab, params)  # a bad --set fails before anything is printed or built
     if not quiet:
         console.print(f"[bold]{lab.name}[/] — {lab.title}")
     say = None if quiet else (lambda text: console.print(f"  • {text}", markup=False))
     imports = time.perf_counter() - start
-    result = run_lab(lab, RunOptions(solution=solution, params=params, out_dir=out, fresh=fresh, on_say=say))
+    result = run_lab(lab, RunOptions(solution=solution, params=params, out_dir=out, fresh=fresh, timeout=timeout, on_say=say))
     verdict = result.verdict
     if not quiet:
         where = "the topology that is up" if result.reused else "a fresh topology"
@@ -107,7 +106,39 @@ def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Pa
     if timings:
         phases = {"imports": imports, **result.timings, "total": time.perf_counter() - start}
         console.print("timings: " + "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
-    sys.exit({"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}[verdict.status.value])
+    sys.exit(_exit_code(verdict))
+
+
+@cli.command("check")
+@click.argument("lab_name", metavar="LAB")
+@click.argument("pcap", type=click.Path(path_type=Path))
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Lab parameters the capture was made with.")
+def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...]) -> None:
+    """Check a stored capture (PCAP, written by a run) against LAB's expectations, offline."""
+    from .lab.catalog import load_lab
+    from .lab.runner import check_pcap
+    from .report import render_ladder, render_verdict
+
+    lab = load_lab(lab_name)
+    verdict, trace = check_pcap(lab, pcap, _settings(settings))
+    console.print(render_ladder(trace, verdict, lab.columns, title=f"{lab.title} (offline: {pcap.name})"))
+    console.print()
+    console.print(render_verdict(verdict))
+    sys.exit(_exit_code(verdict))
+
+
+def _settings(settings: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise Failure(f"--set takes KEY=VALUE, got {item!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _exit_code(verdict) -> int:
+    return {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}[verdict.status.value]
 
 
 @cli.command()

@@ -29,6 +29,7 @@ class RunOptions:
     params: Mapping[str, str] = field(default_factory=dict)  # raw --set values
     out_dir: Path | None = None  # default: ./protolab-runs/<lab>-<time>-<run id>
     fresh: bool = False  # never reuse a topology brought up with `protolab up`
+    timeout: float | None = None  # seconds per call of the student's function (default: the lab's)
     on_say: Callable[[str], None] | None = None
 
 
@@ -67,7 +68,7 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
             if load_problem:
                 ctx.problems.append(f"your solution could not be used: {load_problem}")
                 return None
-            outcome = call_isolated(student, args, kwargs, lab.timeout)
+            outcome = call_isolated(student, args, kwargs, options.timeout or lab.timeout)
             if not outcome.ok:
                 ctx.problems.append(f"your {lab.student_name}() {_article(outcome.error)}")
                 return None
@@ -104,6 +105,28 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         mark = time.perf_counter()
     timings["teardown"] = time.perf_counter() - mark
     return RunResult(lab, verdict, trace, pcap, report, deployment.run_id, reused, ctx.narration, timings, ctx.facts)
+
+
+def check_pcap(lab: Lab, pcap: Path, raw_params: Mapping[str, str]) -> tuple[Verdict, Trace]:
+    """Check a stored capture (a pcapng protolab wrote) against a lab's expectation, offline."""
+    from ..capture import RawFrame, read_pcapng
+    from ..topology import load
+    from ..wire.decode import decode_trace
+
+    try:
+        records = read_pcapng(pcap)
+    except (OSError, ValueError) as exc:
+        raise LabError(f"cannot read {pcap}: {exc}") from None
+    frames = [RawFrame(t, link, _sender(comment), data) for link, t, comment, data in records]
+    topology = load()
+    links = tuple(dict.fromkeys(f.link for f in frames))
+    trace = decode_trace(frames, topology, links)
+    return check(lab.expectation(topology, parse_params(lab, raw_params)), trace, None), trace
+
+
+def _sender(comment: str | None) -> str:
+    prefix = "sent by "
+    return comment[len(prefix):] if comment and comment.startswith(prefix) else "?"
 
 
 def parse_params(lab: Lab, raw: Mapping[str, str]) -> dict[str, Any]:

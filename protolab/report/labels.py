@@ -1,0 +1,139 @@
+"""Short, human descriptions of decoded frames (the text on a ladder arrow).
+
+TCP sequence numbers are shown relative to the start of each direction of a
+connection, with the absolute value in brackets: `SYN-ACK seq=0 (5000) ack=1 (1001)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from protolab.expect.trace import Frame
+
+MOD = 2**32
+
+# Word order for flag names: SYN-ACK, FIN-ACK, PSH-ACK, RST-ACK, FIN-PSH-ACK, ...
+_FLAG_WORDS = (("S", "SYN"), ("F", "FIN"), ("R", "RST"), ("P", "PSH"),
+               ("U", "URG"), ("A", "ACK"), ("E", "ECE"), ("C", "CWR"))
+
+_ICMP_TYPES = {
+    0: "echo reply", 3: "dest unreachable", 4: "source quench", 5: "redirect",
+    8: "echo request", 11: "time exceeded", 12: "parameter problem",
+    13: "timestamp request", 14: "timestamp reply",
+}
+_UNREACHABLE = {0: "net", 1: "host", 2: "protocol", 3: "port", 4: "fragmentation needed",
+                9: "net prohibited", 10: "host prohibited", 13: "administratively prohibited"}
+_ARP_OPS = {1: "who-has", 2: "is-at", "who-has": "who-has", "is-at": "is-at"}
+
+FlowKey = tuple[Any, Any, Any, Any]
+
+
+def flag_words(flags: str) -> str:
+    """"SA" → "SYN-ACK", "FPA" → "FIN-PSH-ACK"; unknown letters are kept as they are."""
+    words = [word for letter, word in _FLAG_WORDS if letter in flags]
+    words += [c for c in flags if c not in "SFRPUAEC"]
+    return "-".join(words) if words else "no flags"
+
+
+def flow_key(frame: Frame) -> FlowKey | None:
+    """(src, sport, dst, dport) of a TCP frame; None when it is not TCP."""
+    tcp = frame.layers.get("tcp")
+    if tcp is None:
+        return None
+    ip = frame.layers.get("ip", {})
+    return (ip.get("src"), tcp.get("sport"), ip.get("dst"), tcp.get("dport"))
+
+
+def seq_bases(frames: Iterable[Frame]) -> dict[FlowKey, int]:
+    """Per direction: the seq of its first SYN, or of its first segment if no SYN was seen."""
+    first_syn: dict[FlowKey, int] = {}
+    first_any: dict[FlowKey, int] = {}
+    for frame in frames:
+        key = flow_key(frame)
+        seq = frame.layers["tcp"].get("seq") if key else None
+        if key is None or not isinstance(seq, int):
+            continue
+        first_any.setdefault(key, seq)
+        if "S" in (frame.layers["tcp"].get("flags") or ""):
+            first_syn.setdefault(key, seq)
+    return {**first_any, **first_syn}
+
+
+def _relative(value: Any, base: int | None, absolute: bool = True) -> str:
+    if not isinstance(value, int) or base is None:
+        return str(value)
+    relative = (value - base) % MOD
+    return f"{relative} ({value})" if absolute else str(relative)
+
+
+class Labeler:
+    """Describes the frames of one trace (it needs the whole trace for relative numbers)."""
+
+    def __init__(self, frames: Iterable[Frame]):
+        self.bases = seq_bases(frames)
+
+    def label(self, frame: Frame, *, absolute: bool = True) -> str:
+        """The description; `absolute=False` leaves out the absolute TCP numbers (for narrow output)."""
+        layers = frame.layers
+        if "tcp" in layers:
+            return self.tcp(frame, absolute=absolute)
+        if "arp" in layers:
+            return arp_label(layers["arp"])
+        if "icmp" in layers:
+            return icmp_label(layers["icmp"])
+        if "udp" in layers:
+            return udp_label(layers.get("ip", {}), layers["udp"])
+        if frame.summary:
+            return frame.summary
+        if "ip" in layers:
+            ip = layers["ip"]
+            return f"IP {ip.get('src')} → {ip.get('dst')} proto={ip.get('proto')}"
+        eth = layers.get("eth")
+        if eth and eth.get("type") is not None:
+            kind = eth["type"]
+            return f"ethertype {kind:#06x}" if isinstance(kind, int) else f"ethertype {kind}"
+        return "frame"
+
+    def tcp(self, frame: Frame, *, absolute: bool = True) -> str:
+        tcp = frame.layers["tcp"]
+        key = flow_key(frame)
+        assert key is not None
+        flags = tcp.get("flags") or ""
+        parts = [flag_words(flags), f"seq={_relative(tcp.get('seq'), self.bases.get(key), absolute)}"]
+        if "A" in flags:
+            reverse = (key[2], key[3], key[0], key[1])
+            parts.append(f"ack={_relative(tcp.get('ack'), self.bases.get(reverse), absolute)}")
+        length = tcp.get("len") or 0
+        if length:
+            parts.append(f"len={length}")
+        if tcp.get("retransmission"):
+            parts.append("[retransmission]")
+        return " ".join(parts)
+
+
+def arp_label(arp: Mapping[str, Any]) -> str:
+    op = _ARP_OPS.get(arp.get("op"))
+    if op == "who-has":
+        return f"ARP who-has {arp.get('pdst')} tell {arp.get('psrc')}"
+    if op == "is-at":
+        return f"ARP {arp.get('psrc')} is-at {arp.get('hwsrc')}"
+    return f"ARP op={arp.get('op')} {arp.get('psrc')} → {arp.get('pdst')}"
+
+
+def icmp_label(icmp: Mapping[str, Any]) -> str:
+    kind, code = icmp.get("type"), icmp.get("code")
+    name = _ICMP_TYPES.get(kind, f"type={kind} code={code}")
+    if kind == 3 and code in _UNREACHABLE:
+        name += f" ({_UNREACHABLE[code]})"
+    text = f"ICMP {name}"
+    if icmp.get("inner_src") is not None or icmp.get("inner_dst") is not None:
+        text += f" for {icmp.get('inner_src')} → {icmp.get('inner_dst')}"
+    return text
+
+
+def udp_label(ip: Mapping[str, Any], udp: Mapping[str, Any]) -> str:
+    length = udp.get("len")
+    if length is None and isinstance(udp.get("payload"), (bytes, bytearray)):
+        length = len(udp["payload"])
+    text = f"UDP {ip.get('src')}:{udp.get('sport')} → {ip.get('dst')}:{udp.get('dport')}"
+    return text if length is None else f"{text} len={length}"
