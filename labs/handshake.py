@@ -89,7 +89,7 @@ def procedure(ctx: LabContext) -> None:
     ctx.call_student(client, ctx.ip("web"), port, client_port)
     accepted = listener.wait_accept(timeout=0.5)
     ctx.facts["web.accepted"] = accepted is not None and accepted.peer == (client.ip, client_port)
-    ctx.facts["web.state"] = state_of(web, port, (client.ip, client_port)) or "no socket"
+    ctx.facts["web.state"] = state_of(web, port, (client.ip, client_port)) or "CLOSED (no socket)"
     if accepted:
         ctx.say(f"web: accept() returned a connection from {accepted.peer[0]}:{accepted.peer[1]}")
 

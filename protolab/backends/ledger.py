@@ -52,6 +52,11 @@ class RunRecord:
     def path(self) -> Path:
         return LEDGER_DIR / f"{self.run_id}.json"
 
+    @property
+    def lock_path(self) -> Path:
+        """Held (flock) by the lab run using a topology that is up."""
+        return LEDGER_DIR / f"{self.run_id}.lock"
+
     def owner_alive(self) -> bool:
         return process_start_time(self.owner_pid) == self.owner_start
 
@@ -76,6 +81,7 @@ class RunRecord:
         self.save()
 
     def delete(self) -> None:
+        self.lock_path.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from ..backends import get_backend
 from ..backends.base import Deployment
-from ..backends.ledger import LEDGER_DIR, RunRecord, all_records
+from ..backends.ledger import RunRecord, all_records
 from ..backends.nsenter import entered
 from ..errors import LabError
 from ..expect.match import check
@@ -178,7 +178,7 @@ def _deployment(lab: Lab, fresh: bool) -> Iterator[tuple[Deployment, bool]]:
 
 
 def _try_lock(record: RunRecord) -> int | None:
-    fd = os.open(LEDGER_DIR / f"{record.run_id}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    fd = os.open(record.lock_path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return fd
