@@ -26,7 +26,11 @@ def load(path: str | Path | None = None) -> Topology:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise TopologyError(f"cannot read topology {path}: {exc.strerror}") from None
+        raise TopologyError(f"cannot read topology {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise TopologyError(
+            f"cannot read topology {path}: not UTF-8 ({exc.reason} at byte {exc.start})"
+        ) from None
     return loads(text, source=str(path))
 
 
@@ -54,7 +58,7 @@ def _build(data: dict[str, Any], source: str) -> Topology:
 
 
 def _lan(name: str, spec: Any, source: str) -> Lan:
-    where = f"lan '{name}'"
+    where = f"lan {name!r}"
     spec = _as_table(spec, source, where)
     _only(spec, {"subnet", "description"}, source, where)
     if "subnet" not in spec:
@@ -67,7 +71,7 @@ def _lan(name: str, spec: Any, source: str) -> Lan:
 
 
 def _node(name: str, spec: Any, source: str) -> Node:
-    where = f"node '{name}'"
+    where = f"node {name!r}"
     spec = _as_table(spec, source, where)
     _only(
         spec,
@@ -82,6 +86,9 @@ def _node(name: str, spec: Any, source: str) -> Node:
         _interface(f"eth{k}", item, source, where) for k, item in enumerate(raw_ifaces)
     )
     gateway = spec.get("gateway")
+    forwarding = spec.get("forwarding", False)
+    if not isinstance(forwarding, bool):
+        raise TopologyError(f"{source}: {where}: forwarding must be true or false, not {forwarding!r}")
     services = spec.get("services", [])
     if not isinstance(services, list):
         raise TopologyError(f"{source}: {where}: services must be a list")
@@ -91,7 +98,7 @@ def _node(name: str, spec: Any, source: str) -> Node:
         description=str(spec.get("description", "")),
         interfaces=interfaces,
         gateway=_address(gateway, source, f"{where} gateway") if gateway is not None else None,
-        forwarding=bool(spec.get("forwarding", False)),
+        forwarding=forwarding,
         services=tuple(_service(item, source, where) for item in services),
     )
 
@@ -116,7 +123,7 @@ def _service(spec: Any, source: str, where: str) -> Service:
     if "kind" not in spec:
         raise TopologyError(f"{source}: {where}: a service has no kind")
     port = spec.get("port")
-    if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
+    if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536):
         raise TopologyError(f"{source}: {where}: service port {port!r} is not 1-65535")
     options = {k: v for k, v in spec.items() if k not in {"kind", "port"}}
     return Service(kind=str(spec["kind"]), port=port, options=MappingProxyType(options))

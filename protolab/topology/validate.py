@@ -24,7 +24,7 @@ def validate(topology: Topology, source: str = "<topology>") -> None:
     lan_names = {lan.name for lan in topology.lans}
     for kind, names in (("lan", [l.name for l in topology.lans]), ("node", [n.name for n in topology.nodes])):
         for name in names:
-            if not NAME.match(name):
+            if not NAME.fullmatch(name):
                 fail(f"{kind} name {name!r} must be 1-12 lower-case letters/digits, starting with a letter")
     for name, count in Counter(list(lan_names) + [n.name for n in topology.nodes]).items():
         if count > 1 and name in lan_names:
@@ -43,7 +43,7 @@ def validate(topology: Topology, source: str = "<topology>") -> None:
         for iface in node.interfaces:
             where = f"node '{node.name}' {iface.name}"
             if iface.lan not in lan_names:
-                fail(f"{where} is linked to unknown lan '{iface.lan}'")
+                fail(f"{where} is linked to unknown lan {iface.lan!r}")
             if iface.lan in node_lans:
                 fail(f"{where}: node has two interfaces on lan '{iface.lan}'")
             node_lans.add(iface.lan)
@@ -52,7 +52,7 @@ def validate(topology: Topology, source: str = "<topology>") -> None:
                 fail(f"{where}: address {iface.ip} is outside lan '{iface.lan}' ({subnet})")
             if iface.ip in (subnet.network_address, subnet.broadcast_address):
                 fail(f"{where}: address {iface.ip} is the network or broadcast address of {subnet}")
-            if not MAC.match(iface.mac):
+            if not MAC.fullmatch(iface.mac):
                 fail(f"{where}: MAC {iface.mac!r} is not six colon-separated hex bytes")
             if int(iface.mac[:2], 16) & 1:
                 fail(f"{where}: MAC {iface.mac} is a multicast address")

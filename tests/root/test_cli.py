@@ -83,7 +83,7 @@ def test_up_status_run_down_reuses_the_running_topology(tmp_path):
     assert up.returncode == 0, up.stderr
     (run_id,) = run_ids() - before
     try:
-        assert len(namespaces_of(run_id)) == 9  # 8 nodes + the switch
+        assert len(namespaces_of(run_id)) == 10  # 9 nodes + the switch
         status = protolab("status")
         assert run_id in status.stdout and "up" in status.stdout
         result = protolab("run", "handshake", "--out", str(tmp_path))
@@ -154,7 +154,7 @@ def test_clean_removes_what_a_killed_run_left_and_nothing_else(tmp_path):
         proc, run_id = _start_hanging_run(tmp_path)
         os.killpg(proc.pid, signal.SIGKILL)  # no chance to clean up
         proc.communicate(timeout=10)
-        assert len(namespaces_of(run_id)) == 9 and run_id in run_ids()
+        assert len(namespaces_of(run_id)) == 10 and run_id in run_ids()
         assert "gone: leftover" in protolab("status").stdout
         cleaned = protolab("clean")
         assert cleaned.returncode == 0 and f"run {run_id}: removed" in cleaned.stdout
