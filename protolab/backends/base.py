@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
-from ..capture.frames import Port
+from ..capture.frames import CapturePoint
 from ..topology.model import Node, Topology
 
 
@@ -51,8 +51,8 @@ class Deployment(Protocol):
 
     def node(self, name: str) -> NodeHandle: ...
 
-    def capture_points(self) -> tuple[str, dict[int, Port]]:
-        """The namespace to capture in and its bridge ports by ifindex."""
+    def capture_points(self) -> tuple[CapturePoint, ...]:
+        """Where to capture so that every link of the topology is covered once."""
         ...
 
     def run(self, handle: NodeHandle, argv: Sequence[str], *, input: str | None, timeout: float) -> subprocess.CompletedProcess: ...

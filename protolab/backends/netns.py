@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..capture.frames import Port
+from ..capture.frames import CapturePoint, Port
 from ..errors import BackendError
 from ..topology import load
 from ..topology.model import Topology
@@ -80,8 +80,8 @@ class NetnsDeployment:
         return path
 
     # -- capture -----------------------------------------------------------
-    def capture_points(self) -> tuple[str, dict[int, Port]]:
-        return switch_ns(self.run_id), plan_ports(self.topology)
+    def capture_points(self) -> tuple[CapturePoint, ...]:
+        return (CapturePoint(netns_path(switch_ns(self.run_id)), plan_ports(self.topology)),)
 
     # -- programs ----------------------------------------------------------
     def run(self, handle: NodeHandle, argv: Sequence[str], *, input: str | None = None, timeout: float = 10.0) -> subprocess.CompletedProcess:

@@ -55,13 +55,16 @@ _RET_K = 0x06
 Raw = tuple[bytes, tuple, bytes | int]  # data, sockaddr_ll tuple, timespec or time_ns
 
 
-def _port_filter(ifindexes: list[int]) -> list[tuple[int, int, int, int]]:
-    """BPF program: accept frames received (not sent) on one of `ifindexes`."""
+def _port_filter(ifindexes: list[int], egress: bool = False) -> list[tuple[int, int, int, int]]:
+    """BPF program: accept frames received on (or, with `egress`, sent from) one of `ifindexes`."""
 
     def ld(ad: int) -> tuple[int, int, int, int]:
         return (_LD_W_ABS, 0, 0, (_SKF_AD_OFF + ad) & 0xFFFFFFFF)
 
-    prog = [ld(_SKF_AD_PKTTYPE), (_JEQ_K, 0, 1, PACKET_OUTGOING), (_RET_K, 0, 0, 0)]
+    if egress:  # keep only outgoing frames: skip the reject when pkttype == OUTGOING
+        prog = [ld(_SKF_AD_PKTTYPE), (_JEQ_K, 1, 0, PACKET_OUTGOING), (_RET_K, 0, 0, 0)]
+    else:
+        prog = [ld(_SKF_AD_PKTTYPE), (_JEQ_K, 0, 1, PACKET_OUTGOING), (_RET_K, 0, 0, 0)]
     prog.append(ld(_SKF_AD_IFINDEX))
     for ifindex in ifindexes:
         prog += [(_JEQ_K, 0, 1, ifindex), (_RET_K, 0, 0, SNAPLEN)]
@@ -77,10 +80,15 @@ def _attach_filter(sock: socket.socket, prog: list[tuple[int, int, int, int]]) -
 
 
 class PortCapture:
-    """Record every frame that enters the switch namespace's bridge from `ports`."""
+    """Record every frame that enters the switch namespace's bridge from `ports`.
 
-    def __init__(self, ports: Mapping[int, Port], rcvbuf_bytes: int = 256 * 2**20) -> None:
+    With `egress=True` it records the frames *sent* from `ports` instead: for
+    capturing on a node's own interfaces (where a frame the node sent is
+    outgoing), when there is no switch namespace to capture in."""
+
+    def __init__(self, ports: Mapping[int, Port], rcvbuf_bytes: int = 256 * 2**20, egress: bool = False) -> None:
         self._ports = dict(ports)
+        self._egress = egress
         # Received frames name their interface; resolve it here, in the switch namespace.
         self._by_name = {socket.if_indextoname(i): p for i, p in self._ports.items()}
         self._raw: list[Raw] = []
@@ -90,7 +98,7 @@ class PortCapture:
         self._thread: threading.Thread | None = None
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         try:
-            _attach_filter(self._sock, _port_filter(list(self._ports)))
+            _attach_filter(self._sock, _port_filter(list(self._ports), egress))
             try:
                 self._sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf_bytes)
             except PermissionError:
@@ -174,7 +182,7 @@ class PortCapture:
         for data, addr, ts in self._raw:
             ifname, _proto, pkttype = addr[:3]
             port = self._by_name.get(ifname)
-            if port is None or pkttype == PACKET_OUTGOING:
+            if port is None or (pkttype == PACKET_OUTGOING) != self._egress:
                 continue  # queued before the kernel filter was attached
             if isinstance(ts, bytes):
                 sec, nsec = struct.unpack("qq", ts)

@@ -16,6 +16,19 @@ class Port:
 
 
 @dataclass(frozen=True)
+class CapturePoint:
+    """Where to capture: a namespace (path) and the interfaces to record in it.
+
+    `egress` False: bridge ports in a switch namespace (a frame entering the
+    bridge was sent by the port's node). True: a node's own interfaces (a
+    frame leaving them was sent by that node)."""
+
+    netns: str
+    ports: dict[int, Port]
+    egress: bool = False
+
+
+@dataclass(frozen=True)
 class RawFrame:
     """One Ethernet frame as it entered the bridge from `sender` on `link`."""
 
@@ -37,3 +50,15 @@ class CaptureResult:
     @property
     def lossless(self) -> bool:
         return self.kernel_drops == 0
+
+
+def merge_results(results: list[CaptureResult]) -> CaptureResult:
+    """One capture out of several (one per capture point), frames in time order."""
+    frames = sorted((f for r in results for f in r.frames), key=lambda f: f.time_ns)
+    links = tuple(dict.fromkeys(link for r in results for link in r.links))
+    return CaptureResult(
+        frames=tuple(frames),
+        links=links,
+        kernel_packets=sum(r.kernel_packets for r in results),
+        kernel_drops=sum(r.kernel_drops for r in results),
+    )

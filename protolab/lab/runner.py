@@ -62,6 +62,7 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         timings["deploy"] = time.perf_counter() - mark
         mark = time.perf_counter()
         from ..capture import PortCapture
+        from ..capture.frames import merge_results
         from ..wire.decode import decode_trace
 
         def call_student(*args: Any, **kwargs: Any) -> Any:
@@ -75,18 +76,21 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
             return outcome.value
 
         ctx = LabContext(lab, deployment, params, call_student, on_say=options.on_say)
-        switch, ports = deployment.capture_points()
-        with entered(switch):
-            capture = PortCapture(ports)
-        capture.start()
+        captures = []
         try:
+            for point in deployment.capture_points():
+                with entered(point.netns):
+                    captures.append(PortCapture(point.ports, egress=point.egress))
+            for capture in captures:
+                capture.start()
             with ctx.stack:
                 try:
                     lab.procedure(ctx)
-                finally:
-                    result = capture.stop()  # before services close: their goodbyes are not the lab's
+                finally:  # stop before services close: their goodbyes are not the lab's
+                    result = merge_results([capture.stop() for capture in captures])
         finally:
-            capture.close()
+            for capture in captures:
+                capture.close()
         timings["lab"] = time.perf_counter() - mark
         mark = time.perf_counter()
 

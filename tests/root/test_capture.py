@@ -144,6 +144,20 @@ def test_unicast_frame_is_recorded_once(lab: Lab) -> None:
     assert [(f.sender, f.data) for f in result.frames] == [("a", sent[0])]
 
 
+def test_egress_capture_on_a_node_records_what_it_sent_not_what_it_received(lab: Lab) -> None:
+    """Capture inside node a's namespace, on its own eth0 (where its frames are outgoing)."""
+    with entered(lab.nodes["a"]):
+        cap = PortCapture({socket.if_nametoindex("eth0"): Port(0, "eth0", LINK, "a")}, egress=True)
+    with cap:
+        cap.start()
+        from_a = _burst(lab, 3, dst=MACS["b"])
+        with lab.sender("b") as sock:
+            sock.send(_frame("b", MACS["a"], 99))  # received by a: not a frame a sent
+        result = cap.stop()
+    assert [(f.sender, f.link, f.data) for f in result.frames] == [("a", LINK, d) for d in from_a]
+    assert result.kernel_packets == 3
+
+
 def test_unpaced_burst_is_lossless(lab: Lab) -> None:
     with lab.capture() as cap:
         cap.start()
