@@ -1,0 +1,100 @@
+"""A router's ICMP errors: keep Linux from silently skipping them, and count what it sent.
+
+Linux keeps a token bucket per destination host for ICMP errors. Two things
+draw on it: the `icmp_ratelimit` check (for the types in `icmp_ratemask`) and
+the "no route" path (`ip_error`), which sends at most one "unreachable" per
+second per sender (bursts of 5, `net.ipv4.route.error_cost`, a host-wide
+setting). With `icmp_ratelimit = 0` a time-exceeded error still empties that
+bucket, so the kernel skips a "net unreachable" due less than a second later.
+`UnlimitedIcmpErrors` clears the node's `icmp_ratemask` for a while (in its
+own namespace only), so that only "no route" errors draw on the bucket; the
+counters tell a lab when the kernel still held one back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..backends.base import NodeHandle
+from ..backends.nsenter import entered
+from ..errors import BackendError
+
+RATEMASK = "net/ipv4/icmp_ratemask"
+
+
+class UnlimitedIcmpErrors:
+    """`with UnlimitedIcmpErrors(router): ...` — no ICMP type goes through `icmp_ratelimit`; restored on exit."""
+
+    def __init__(self, node: NodeHandle) -> None:
+        self.node = node
+        self.saved: str | None = None
+
+    def __enter__(self) -> UnlimitedIcmpErrors:
+        self.saved = _read(self.node, RATEMASK)
+        _write(self.node, RATEMASK, "0")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved is not None:
+            _write(self.node, RATEMASK, self.saved)
+            self.saved = None
+
+
+@dataclass(frozen=True)
+class IcmpCounters:
+    """A few of the node's kernel counters (`nstat` names in brackets)."""
+
+    no_route: int  # packets dropped for lack of a route [IpExtInNoRoutes]
+    dest_unreachable_sent: int  # [IcmpOutDestUnreachs]
+    time_exceeded_sent: int  # [IcmpOutTimeExcds]
+
+    def __sub__(self, before: IcmpCounters) -> IcmpCounters:
+        return IcmpCounters(
+            self.no_route - before.no_route,
+            self.dest_unreachable_sent - before.dest_unreachable_sent,
+            self.time_exceeded_sent - before.time_exceeded_sent,
+        )
+
+
+def icmp_counters(node: NodeHandle) -> IcmpCounters:
+    """The node's counters now (read from /proc inside its namespace)."""
+    try:
+        with entered(node.netns):
+            snmp = parse_counters(_proc("net/snmp"))
+            netstat = parse_counters(_proc("net/netstat"))
+        return IcmpCounters(netstat["IpExt"]["InNoRoutes"], snmp["Icmp"]["OutDestUnreachs"], snmp["Icmp"]["OutTimeExcds"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise BackendError(f"cannot read the IP counters of {node.name}: {exc}") from None
+
+
+def parse_counters(text: str) -> dict[str, dict[str, int]]:
+    """/proc/net/snmp or /proc/net/netstat: pairs of "Group: names" / "Group: values" lines."""
+    groups: dict[str, dict[str, int]] = {}
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    for names, values in zip(lines[::2], lines[1::2]):
+        if names[0] != values[0] or len(names) != len(values):
+            raise ValueError(f"unexpected counter lines for {names[0]!r}")
+        groups[names[0].rstrip(":")] = {n: int(v) for n, v in zip(names[1:], values[1:])}
+    return groups
+
+
+def _proc(path: str) -> str:
+    # thread-self: the namespace this thread entered, not the process's
+    with open(f"/proc/thread-self/{path}") as f:
+        return f.read()
+
+
+def _read(node: NodeHandle, sysctl: str) -> str:
+    try:
+        with entered(node.netns), open(f"/proc/sys/{sysctl}") as f:
+            return f.read().strip()
+    except OSError as exc:
+        raise BackendError(f"cannot read {sysctl} in {node.name}: {exc.strerror or exc}") from None
+
+
+def _write(node: NodeHandle, sysctl: str, value: str) -> None:
+    try:
+        with entered(node.netns), open(f"/proc/sys/{sysctl}", "w") as f:
+            f.write(value)
+    except OSError as exc:
+        raise BackendError(f"cannot set {sysctl} in {node.name}: {exc.strerror or exc}") from None

@@ -1,0 +1,13 @@
+"""Counts hops from 0: "to reach hop 1 the packet may cross no router", so it sends TTL ttl - 1."""
+from ipaddress import ip_address, ip_network
+
+from scapy.layers.inet import ICMP, IP
+from scapy.layers.l2 import ARP, Ether
+
+
+def probe(client, dst, ttl, lan):
+    next_hop = dst if ip_address(dst) in ip_network(lan) else client.gateway
+    is_at = client.sr1(Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(hwsrc=client.mac, psrc=client.ip, pdst=next_hop), timeout=1)
+    frame = Ether(dst=is_at[ARP].hwsrc) / IP(src=client.ip, dst=dst, ttl=ttl - 1) / ICMP(id=1, seq=ttl)
+    answer = client.sr1(frame, timeout=1)
+    return answer and {"from": answer[IP].src, "type": answer[ICMP].type, "code": answer[ICMP].code}
