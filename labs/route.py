@@ -19,7 +19,7 @@ from scapy.layers.l2 import ARP, Ether
 from protolab.errors import LabError
 from protolab.expect import Check, Expectation, F, Fact, Layer, Never, OnLink, SentBy, Step, V
 from protolab.lab import Lab, LabContext
-from protolab.services.icmp_errors import UnlimitedIcmpErrors, icmp_counters
+from protolab.services.icmp_errors import icmp_counters
 from protolab.services.neighbours import flush_neighbours
 from protolab.services.routes import default_route, lookup, routes
 from protolab.wire.decode import icmp_name
@@ -156,7 +156,6 @@ def procedure(ctx: LabContext) -> None:
     default = default_route(table)
     ctx.facts["router: default route"] = str(default) if default else "none"
     ctx.say(f"router: routes {'; '.join(map(str, table))}" + ("" if default else " — no default route"))
-    ctx.use(UnlimitedIcmpErrors(router))
 
     def ask(dst: str, ttl: int) -> None:
         key = probe_key(dst, ttl)

@@ -191,6 +191,7 @@ def _build_node(run_id: str, node, sw, bridges: dict[str, int], port_index: dict
         if node.forwarding:
             _sysctl("net/ipv4/ip_forward", "1")
             _sysctl("net/ipv4/icmp_ratelimit", "0")  # every TTL/unreachable error is a lab event
+            _sysctl("net/ipv4/icmp_ratemask", "0")  # ... of every ICMP type
         ipr = IPRoute()
     try:
         fd = os.open(netns_path(name), os.O_RDONLY)

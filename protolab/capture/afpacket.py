@@ -122,7 +122,8 @@ class PortCapture:
             raise RuntimeError("capture already closed")
         if self._thread is not None:
             deadline = time.monotonic() + max_wait_s
-            seen = -1
+            seen = len(self._raw)
+            time.sleep(settle_s)
             while seen != len(self._raw) and time.monotonic() < deadline:
                 seen = len(self._raw)
                 time.sleep(settle_s)

@@ -1,14 +1,11 @@
-"""A router's ICMP errors: keep Linux from silently skipping them, and count what it sent.
+"""A router's ICMP error counters: what its kernel sent, and what it held back.
 
-Linux keeps a token bucket per destination host for ICMP errors. Two things
-draw on it: the `icmp_ratelimit` check (for the types in `icmp_ratemask`) and
-the "no route" path (`ip_error`), which sends at most one "unreachable" per
-second per sender (bursts of 5, `net.ipv4.route.error_cost`, a host-wide
-setting). With `icmp_ratelimit = 0` a time-exceeded error still empties that
-bucket, so the kernel skips a "net unreachable" due less than a second later.
-`UnlimitedIcmpErrors` clears the node's `icmp_ratemask` for a while (in its
-own namespace only), so that only "no route" errors draw on the bucket; the
-counters tell a lab when the kernel still held one back.
+Linux keeps a token bucket per destination host for ICMP errors. The lab
+network clears `icmp_ratelimit` and `icmp_ratemask` on forwarding nodes (see
+backends/netns.py), but the "no route" path (`ip_error`) still sends at most
+one "unreachable" per second per sender (bursts of 5, `net.ipv4.route.error_cost`,
+a host-wide setting the lab leaves alone). The counters tell a lab when the
+kernel held one back.
 """
 
 from __future__ import annotations
@@ -18,26 +15,6 @@ from dataclasses import dataclass
 from ..backends.base import NodeHandle
 from ..backends.nsenter import entered
 from ..errors import BackendError
-
-RATEMASK = "net/ipv4/icmp_ratemask"
-
-
-class UnlimitedIcmpErrors:
-    """`with UnlimitedIcmpErrors(router): ...` — no ICMP type goes through `icmp_ratelimit`; restored on exit."""
-
-    def __init__(self, node: NodeHandle) -> None:
-        self.node = node
-        self.saved: str | None = None
-
-    def __enter__(self) -> UnlimitedIcmpErrors:
-        self.saved = _read(self.node, RATEMASK)
-        _write(self.node, RATEMASK, "0")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.saved is not None:
-            _write(self.node, RATEMASK, self.saved)
-            self.saved = None
 
 
 @dataclass(frozen=True)
@@ -83,18 +60,3 @@ def _proc(path: str) -> str:
     with open(f"/proc/thread-self/{path}") as f:
         return f.read()
 
-
-def _read(node: NodeHandle, sysctl: str) -> str:
-    try:
-        with entered(node.netns), open(f"/proc/sys/{sysctl}") as f:
-            return f.read().strip()
-    except OSError as exc:
-        raise BackendError(f"cannot read {sysctl} in {node.name}: {exc.strerror or exc}") from None
-
-
-def _write(node: NodeHandle, sysctl: str, value: str) -> None:
-    try:
-        with entered(node.netns), open(f"/proc/sys/{sysctl}", "w") as f:
-            f.write(value)
-    except OSError as exc:
-        raise BackendError(f"cannot set {sysctl} in {node.name}: {exc.strerror or exc}") from None
