@@ -66,6 +66,11 @@ class TcpListener:
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
+        if self._sock:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)  # wakes accept() now, not at its next poll
+            except OSError:
+                pass
         if self._thread:
             self._thread.join()
         for acc in self.accepted:

@@ -1,0 +1,207 @@
+"""The teardown lab for real: data and the four-way close against web's kernel, states read from it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from protolab.errors import LabError
+from protolab.expect import Status
+from protolab.lab.catalog import load_lab
+from protolab.lab.runner import RunOptions, check_pcap, run_lab
+
+pytestmark = pytest.mark.root
+SOLUTIONS = Path(__file__).parent / "solutions" / "teardown"
+DATA = b"hello, web"
+M = 2**32
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return load_lab("teardown")
+
+
+def run(lab, tmp_path, solution=None, **params):
+    options = RunOptions(
+        solution=SOLUTIONS / solution if solution else None,
+        params={k: str(v) for k, v in params.items()},
+        out_dir=tmp_path,
+        fresh=True,
+    )
+    return run_lab(lab, options)
+
+
+def item(verdict, name):
+    return next(i for i in verdict.items if i.name == name)
+
+
+def frame(result, step):
+    return result.trace[item(result.verdict, step).frames[0]]
+
+
+def messages(verdict, name) -> str:
+    return " ".join(item(verdict, name).messages)
+
+
+def text(verdict) -> str:
+    return "\n".join(verdict.explanations())
+
+
+def web_segments(result):
+    return [f for f in result.trace if f.sender == "web" and f.has("tcp")]
+
+
+# -- the reference solution ---------------------------------------------------------
+
+
+def test_client_closes_first_data_fin_ack_and_web_socket_gone(lab, tmp_path):
+    result = run(lab, tmp_path)
+    v = result.verdict
+    assert v.status is Status.PASS, text(v)
+    assert result.facts == {
+        "web.read": DATA,
+        "web.state_after_your_fin": "CLOSE_WAIT",
+        "web.state_after_its_fin": "LAST_ACK",
+        "web.state_at_end": "gone",
+    }
+    b = v.bindings
+    data = frame(result, "your data")
+    assert data.get("tcp.payload") == DATA and data.get("tcp.seq") == (b["isn"] + 1) % M
+    assert frame(result, "web ACKs your data").get("tcp.ack") == (b["data_seq"] + len(DATA)) % M
+    assert b["fin_seq"] == (b["data_seq"] + len(DATA)) % M  # the sequence space moved on by the payload
+    assert frame(result, "web ACKs your FIN").get("tcp.ack") == (b["fin_seq"] + 1) % M  # a FIN uses one number
+    assert b["web_fin"] == (b["server_isn"] + 1) % M
+    last = frame(result, "your ACK of web's FIN")
+    assert (last.get("tcp.seq"), last.get("tcp.ack")) == ((b["fin_seq"] + 1) % M, (b["web_fin"] + 1) % M)
+    # four segments close it, in this order, each seen where its sender put it on the wire
+    close = [f.get("tcp.flags") for f in result.trace if f.has("tcp") and f.sender in ("client", "web") and f.index > data.index]
+    assert close == ["A", "FA", "A", "FA", "A"]  # web's ACK of the data, then FIN, ACK, FIN, ACK
+    assert not any(f.get("tcp.retransmission") for f in result.trace if f.has("tcp"))
+
+
+def test_server_closes_first_and_web_ends_in_time_wait_with_its_timer(lab, tmp_path):
+    result = run(lab, tmp_path, closer="server")
+    v = result.verdict
+    assert v.status is Status.PASS, text(v)
+    facts = result.facts
+    assert facts["web.read"] == DATA
+    assert (facts["web.state_after_its_fin"], facts["web.state_when_your_fin_left"], facts["web.state_at_end"]) == (
+        "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
+    )
+    assert 50 < facts["web.time_wait_left_s"] <= 60  # 2 MSL on Linux, just started
+    b = v.bindings
+    ack = frame(result, "your ACK of web's FIN")
+    assert (ack.get("tcp.seq"), ack.get("tcp.ack")) == ((b["data_seq"] + len(DATA)) % M, (b["web_fin"] + 1) % M)
+    assert b["fin_seq"] == ack.get("tcp.seq")  # the pure ACK before the FIN used no number
+    last = frame(result, "web ACKs your FIN")
+    assert (last.get("tcp.seq"), last.get("tcp.ack")) == ((b["web_fin"] + 1) % M, (b["fin_seq"] + 1) % M)
+    assert any("TIME_WAIT timer has" in line and "does not wait it out" in line for line in result.narration)
+
+
+def test_stored_capture_is_checked_offline_with_the_same_variant(lab, tmp_path):
+    result = run(lab, tmp_path, closer="server")
+    verdict, trace = check_pcap(lab, result.pcap, {"closer": "server"})
+    assert verdict.status is Status.PASS, text(verdict)
+    assert len(trace) == len(result.trace)
+    wrong_variant, _ = check_pcap(lab, result.pcap, {})
+    assert wrong_variant.status is Status.FAIL  # the client-first ladder does not fit this capture
+
+
+def test_an_unknown_closer_is_a_one_line_error(lab, tmp_path):
+    with pytest.raises(LabError, match=r"parameter closer='sideways': expected client or server"):
+        run(lab, tmp_path, closer="sideways")
+
+
+def test_cli_runs_a_solution_and_prints_ladder_and_verdict(tmp_path):
+    solution = SOLUTIONS / "no_final_ack.py"
+    cmd = [sys.executable, "-m", "protolab.cli", "run", "teardown", "--fresh", "--out", str(tmp_path), "--solution", str(solution)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False, env={"COLUMNS": "200", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    header = next(line for line in out.splitlines() if "client" in line and "router" in line and "web" in line)
+    assert header.index("client") < header.index("router") < header.index("web")
+    assert "[retransmission]" in out and "✘ step  your ACK of web's FIN" in out
+    assert (tmp_path / "trace.pcapng").stat().st_size > 0
+
+
+# -- wrong solutions ------------------------------------------------------------------
+
+
+def test_fin_with_a_wrong_seq_is_ignored_by_web(lab, tmp_path):
+    result = run(lab, tmp_path, "fin_seq_forgets_data.py")
+    v = result.verdict
+    assert v.status is Status.FAIL
+    b = v.bindings
+    fin = item(v, "your FIN")
+    assert fin.status is Status.FAIL
+    assert f"tcp.seq is {b['data_seq']}, expected data_seq + data_len = {(b['data_seq'] + len(DATA)) % M}" in messages(v, "your FIN")
+    assert "web's kernel ignores a FIN with any other number: it lies outside the window of numbers web accepts" in messages(v, "your FIN")
+    # web answers with a duplicate ACK that still asks for the byte after the data
+    dup = frame(result, "web ACKs your FIN")
+    assert dup.get("tcp.ack") == (b["data_seq"] + len(DATA)) % M
+    assert "web's kernel ignored your FIN" in messages(v, "web ACKs your FIN")
+    assert "duplicate ACK" in messages(v, "web ACKs your FIN")
+    assert result.facts["web.state_at_end"] == "ESTABLISHED"
+    assert result.facts["web.state_after_your_fin"].startswith("ESTABLISHED (web's application never read end-of-file")
+    assert not any("F" in f.get("tcp.flags") for f in web_segments(result))  # web never closed
+    assert any("RuntimeError: web did not acknowledge my FIN" in n for n in v.notes)
+
+
+def test_missing_final_ack_leaves_web_in_last_ack_and_it_sends_its_fin_again(lab, tmp_path):
+    result = run(lab, tmp_path, "no_final_ack.py")
+    v = result.verdict
+    assert v.status is Status.FAIL
+    missing = item(v, "your ACK of web's FIN")
+    assert missing.status is Status.FAIL and missing.frames == ()
+    assert "after FIN from web" in missing.messages[0] and "sends the FIN again" in missing.messages[0]
+    again = item(v, "web never had to send a segment again")
+    assert again.status is Status.FAIL
+    resent = result.trace[again.frames[0]]
+    first = frame(result, "FIN from web")
+    assert resent.get("tcp.flags") == "FA" and resent.get("tcp.seq") == first.get("tcp.seq")
+    assert resent.time - first.time >= 0.2  # the kernel's retransmission timeout (RTO) has a 200 ms floor
+    assert "web sent this segment a second time" in again.messages[0] and "still waiting for the ACK of its FIN" in again.messages[0]
+    assert result.facts["web.state_after_its_fin"] == "LAST_ACK" and result.facts["web.state_at_end"] == "LAST_ACK"
+    assert item(v, "web's socket is gone once your last ACK arrived").messages == ("web.state_at_end is LAST_ACK, expected gone",)
+    assert any("retransmission timeout" in line for line in result.narration)
+
+
+def test_last_ack_that_forgets_the_fin_uses_a_number(lab, tmp_path):
+    result = run(lab, tmp_path, "final_ack_off_by_one.py")
+    v = result.verdict
+    assert v.status is Status.FAIL
+    web_fin = v.bindings["web_fin"]
+    step = item(v, "your ACK of web's FIN")
+    assert step.status is Status.FAIL
+    assert f"tcp.ack is {web_fin}, expected web_fin + 1 = {(web_fin + 1) % M}" in messages(v, "your ACK of web's FIN")
+    assert "a FIN uses one number" in messages(v, "your ACK of web's FIN")
+    assert item(v, "web never had to send a segment again").status is Status.FAIL  # web sends its FIN again
+    assert result.facts["web.state_at_end"] == "LAST_ACK"
+
+
+def test_data_acknowledging_bytes_web_never_sent_is_dropped(lab, tmp_path):
+    result = run(lab, tmp_path, "data_acks_too_far.py")
+    v = result.verdict
+    assert v.status is Status.FAIL
+    isn = v.bindings["server_isn"]
+    assert f"tcp.ack is {(isn + 2) % M}, expected server_isn + 1 = {(isn + 1) % M}" in messages(v, "your data")
+    assert "drops a segment that acknowledges bytes web never sent" in messages(v, "your data")
+    assert frame(result, "web ACKs your data").get("tcp.ack") == v.bindings["data_seq"]  # nothing taken
+    assert result.facts["web.read"] == b""
+    assert item(v, "web's application read exactly the bytes you sent").messages == ("web.read is b'', expected b'hello, web'",)
+
+
+def test_server_first_close_with_fin_not_acknowledged_ends_in_closing(lab, tmp_path):
+    result = run(lab, tmp_path, "server_fin_acked_wrong.py", closer="server")
+    v = result.verdict
+    assert v.status is Status.FAIL
+    web_fin = v.bindings["web_fin"]
+    assert f"tcp.ack is {web_fin}, expected web_fin + 1" in messages(v, "your ACK of web's FIN")
+    assert result.facts["web.state_after_its_fin"] == "FIN_WAIT1"
+    assert result.facts["web.state_when_your_fin_left"] == "FIN_WAIT1"  # the ACK did not cover web's FIN
+    assert result.facts["web.state_at_end"] == "CLOSING"
+    assert item(v, "web's socket ends in TIME_WAIT (web closed first)").messages == ("web.state_at_end is CLOSING, expected TIME_WAIT",)
+    assert item(v, "web never had to send a segment again").status is Status.FAIL
