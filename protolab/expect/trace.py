@@ -12,6 +12,10 @@ Layer fields the decoder fills (absent layers are simply missing):
         retransmission (added by `annotate`)
   udp:  sport, dport, len, payload
   icmp: type, code, inner_src, inner_dst (the quoted IP header of an error)
+  dns:  id, qr, opcode, aa, tc, rd, ra (bools), rcode ("NOERROR", "NXDOMAIN", ...), qname
+        ("www.example.lab."), qtype ("A"), answers, authority, additional (tuples of
+        (owner, type, value) in wire order), edns (UDP payload size or None), transport
+        ("udp" or "tcp"); for UDP or TCP port 53 (see protolab/wire/dnsmsg.py)
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ class Lab:
     params: Mapping[str, Any] = field(default_factory=dict)  # defaults, overridable with --set
     timeout: float = 5.0  # seconds a call of the student's function may take
     source: str = ""  # the lab file, filled in by the catalogue
+    views: tuple[Callable[[Any, Topology], Any], ...] = ()  # (trace, topology) → more to print after the ladder
 
     @property
     def student_name(self) -> str:

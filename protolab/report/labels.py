@@ -10,6 +10,8 @@ from typing import Any, Iterable, Mapping
 
 from protolab.expect.trace import Frame
 
+from .delegation import dns_label
+
 MOD = 2**32
 
 # Word order for flag names: SYN-ACK, FIN-ACK, PSH-ACK, RST-ACK, FIN-PSH-ACK, ...
@@ -75,6 +77,8 @@ class Labeler:
     def label(self, frame: Frame, *, absolute: bool = True) -> str:
         """The description; `absolute=False` leaves out the absolute TCP numbers (for narrow output)."""
         layers = frame.layers
+        if "dns" in layers:
+            return dns_label(layers["dns"])
         if "tcp" in layers:
             return self.tcp(frame, absolute=absolute)
         if "arp" in layers:

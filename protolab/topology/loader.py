@@ -54,6 +54,7 @@ def _build(data: dict[str, Any], source: str) -> Topology:
         description=str(data.get("description", "")),
         lans=lans,
         nodes=nodes,
+        source=source,
     )
 
 

@@ -75,6 +75,7 @@ class Topology:
     lans: tuple[Lan, ...]
     nodes: tuple[Node, ...]
     description: str = ""
+    source: str = field(default="", compare=False)  # the file it was read from (zone files live beside it)
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

@@ -14,6 +14,7 @@ from scapy.layers.l2 import ARP, Ether
 from ..capture.frames import RawFrame
 from ..expect.trace import Frame, Trace, make_trace
 from ..topology.model import Topology
+from .dnsmsg import DNS_PORT, dns_layer, dns_summary
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 TCP_FLAG_ORDER = "FSRPAUEC"
@@ -67,6 +68,11 @@ def decode_layers(data: bytes) -> dict[str, dict[str, Any]]:
             udp = ip[UDP]
             payload = bytes(udp.payload)[: max(udp.len - 8, 0)]  # drop Ethernet padding
             layers["udp"] = {"sport": udp.sport, "dport": udp.dport, "len": len(payload), "payload": payload}
+        carrier = layers.get("tcp") or layers.get("udp")
+        if carrier and carrier["payload"] and DNS_PORT in (carrier["sport"], carrier["dport"]):
+            message = dns_layer(carrier["payload"], "tcp" if "tcp" in layers else "udp")
+            if message is not None:
+                layers["dns"] = message
         if ICMP in ip:
             icmp = ip[ICMP]
             layers["icmp"] = {"type": icmp.type, "code": icmp.code}
@@ -113,6 +119,8 @@ def summarize(layers: Mapping[str, Mapping[str, Any]]) -> str:
     ip = layers.get("ip")
     if ip is None:
         return f"Ethernet type 0x{layers['eth']['type']:04x}"
+    if "dns" in layers:
+        return dns_summary(layers)
     if "tcp" in layers:
         t = layers["tcp"]
         data = f" len={t['len']}" if t["len"] else ""

@@ -472,8 +472,10 @@ def test_default_web_service(default: Topology):
     assert dict(service.options) == {}
 
 
-def test_default_only_web_has_services(default: Topology):
-    assert [n.name for n in default.nodes if n.services] == ["web"]
+def test_default_services(default: Topology):
+    assert {n.name: [s.kind for s in n.services] for n in default.nodes if n.services} == {
+        "web": ["tcp-listener"], "resolver": ["unbound"], "root": ["nsd"], "tld": ["nsd"], "auth": ["nsd"],
+    }
 
 
 def test_default_roles(default: Topology):

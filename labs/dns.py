@@ -1,0 +1,365 @@
+"""DNS resolution by hand: walk the delegation from the root to the answer.
+
+The lab runs a real DNS hierarchy (NSD for ".", lab. and example.lab. /
+shop.lab. on three nodes, Unbound as the recursive resolver); its zone data is
+the zone files in protolab/topology/zones/, and every expectation below is
+computed from them, so editing a zone file changes what is expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
+from protolab.errors import LabError
+from protolab.expect import Check, Expectation, F, Fact, Never, SentBy, Step, V
+from protolab.expect.records import FrameTime, Records, records_text
+from protolab.lab import Lab, LabContext
+from protolab.report.delegation import render_delegation
+from protolab.services.dnsplan import Exchange, plan_walk
+from protolab.services.hierarchy import DnsServers
+from protolab.services.zones import DnsData
+from protolab.wire.sockets import SocketHost
+
+INSTRUCTIONS = """\
+A recursive resolver answers "what is the address of www.example.lab?" by
+asking a chain of authoritative servers, starting at the root. No server knows
+the whole answer: each one either answers for its own zone or refers you to
+the servers of a deeper zone.
+
+  1. Ask the root server (its address is all you start with). It does not
+     know www.example.lab, but it knows who serves lab.: its answer is a
+     REFERRAL — no answer records, AA=0, the NS records of lab. in the
+     authority section and, when it has them, their addresses ("glue") in the
+     additional section.
+  2. Ask the server the referral names, the same question. It refers you on,
+     to the servers of example.lab.
+  3. Ask that server. It is authoritative for the name: its answer has AA=1
+     and carries the records. Stop there.
+
+Your task: write `resolve(client, root_ip, name, qtype)` that resolves a name
+that way, by hand, and returns `(rcode, records)`: the response code as text
+("NOERROR", "NXDOMAIN") and every record of the answer as a tuple
+(owner, type, value), e.g. ("www.example.lab.", "A", "10.0.2.80").
+
+  - Send your questions with RD=0 (recursion desired off: you do the
+    recursion) to UDP port 53, and without EDNS (plain 512-byte DNS).
+  - `client` works inside the client machine:
+      client.udp_socket()          a UDP socket in the client (non-blocking);
+      client.tcp_socket(ip)        a TCP socket connected to ip:53;
+      client.sr1(pkt) / send(pkt)  hand-made packets, as in earlier labs.
+    With dnspython:  q = dns.message.make_query(name, qtype); q.flags &= ~dns.flags.RD
+                     reply = dns.query.udp(q, server_ip, timeout=1, sock=client.udp_socket())
+    With scapy:      from scapy.layers.dns import DNS, DNSQR
+                     client.sr1(IP(dst=ip) / UDP(sport=..., dport=53) / DNS(rd=0, qd=DNSQR(qname=name)))
+  - Match every response to your question by its transaction id.
+  - Cases the lab's names exercise (choose with --set name=... qtype=...):
+      www.example.lab      the plain walk: root → lab. → example.lab.
+      www.shop.lab         lab. refers to dns.example.lab. but gives no glue
+                           (the name lies outside shop.lab.): resolve that
+                           server's name first, with a walk of its own from
+                           the root, then ask it.
+      alias.example.lab    a CNAME chain whose end, portal.lab., lies in a zone
+                           example.lab's server does not serve: keep the chain
+                           and start a new walk from the root for its target.
+      nothere.example.lab  the name does not exist: NXDOMAIN with AA=1 and the
+                           zone's SOA in the authority section. That is an answer.
+      big.example.lab TXT  too big for 512 bytes: the UDP answer comes back
+                           truncated (TC=1); ask the same server again over TCP
+                           port 53 (client.tcp_socket, dns.query.tcp).
+
+Hand in a Python file defining `resolve` and run:
+    protolab run dns --solution my_dns.py [--set name=www.shop.lab]
+
+The capture is checked question by question: each query goes to the right
+server with RD=0, each response is matched by its id, referrals have AA=0 and
+name the next zone's servers, the final answer has AA=1 and exactly the
+records of the zone file. Then the lab asks the resolver (Unbound, 10.0.2.53)
+the same question twice: your answer must equal its answer, and the second
+time it must answer from its cache without asking the root again.
+"""
+
+
+def resolve(client, root_ip: str, name: str, qtype: str = "A"):
+    """Resolve name/qtype iteratively from the root; return (rcode, [(owner, type, value), ...])."""
+    records = []
+    target = name
+    for _ in range(8):  # each round follows the CNAME chain one zone further
+        reply = walk(client, root_ip, root_ip, target, qtype)
+        records += [(rrset.name.to_text(), dns.rdatatype.to_text(rrset.rdtype), rdata.to_text())
+                    for rrset in reply.answer for rdata in rrset]
+        rcode = dns.rcode.to_text(reply.rcode())
+        target = cname_target(reply, target, qtype)
+        if rcode != "NOERROR" or target is None:
+            return rcode, records
+    raise RuntimeError(f"the CNAME chain of {name} is too long")
+
+
+def walk(client, root_ip: str, server: str, name: str, qtype: str):
+    """Follow referrals from `server` until a server answers with AA=1."""
+    for _ in range(10):
+        reply = ask(client, server, name, qtype)
+        if reply.flags & dns.flags.AA:
+            return reply
+        servers = [rdata.target.to_text() for rrset in reply.authority
+                   if rrset.rdtype == dns.rdatatype.NS for rdata in rrset]
+        if not servers:
+            raise RuntimeError(f"{server} neither answered nor referred for {name}")
+        glue = {rrset.name.to_text(): rdata.address for rrset in reply.additional
+                if rrset.rdtype == dns.rdatatype.A for rdata in rrset}
+        known = [glue[ns] for ns in servers if ns in glue]
+        if known:
+            server = known[0]
+        else:  # no glue: find the server's address with a walk of its own
+            _, found = resolve(client, root_ip, servers[0], "A")
+            server = next(value for _, kind, value in found if kind == "A")
+    raise RuntimeError(f"too many referrals for {name}")
+
+
+def ask(client, server: str, name: str, qtype: str):
+    """One question to one server, RD=0, over UDP; again over TCP if the answer was truncated."""
+    query = dns.message.make_query(name, qtype)  # no EDNS: at most 512 bytes over UDP
+    query.flags &= ~dns.flags.RD
+    with client.udp_socket() as sock:
+        reply = dns.query.udp(query, server, timeout=1.0, sock=sock)
+    if reply.flags & dns.flags.TC:
+        with client.tcp_socket(server) as sock:
+            reply = dns.query.tcp(query, server, timeout=1.0, sock=sock)
+    return reply
+
+
+def cname_target(reply, name: str, qtype: str):
+    """Where the answer's CNAME chain leads if the records asked for are not there yet."""
+    owners = {rrset.name.to_text().lower(): rrset for rrset in reply.answer}
+    current = name.lower().rstrip(".") + "."
+    while current in owners and owners[current].rdtype == dns.rdatatype.CNAME:
+        current = owners[current][0].target.to_text().lower()
+    done = current in owners and dns.rdatatype.to_text(owners[current].rdtype) == qtype.upper()
+    return None if done or current == name.lower().rstrip(".") + "." else current
+
+
+# -- the lab ---------------------------------------------------------------------
+
+def procedure(ctx: LabContext) -> None:
+    check_question(ctx.params["name"], ctx.params["qtype"])
+    servers = ctx.use(DnsServers(ctx.deployment))
+    data = servers.data
+    ctx.say(
+        f"DNS up in {servers.ready_after * 1000:.0f} ms: "
+        + ", ".join(f"{n} {data.addresses[n]} ({' '.join(z.origin for z in data.served_by(n))})" for n in data.servers)
+        + f", resolver {resolver_ip(data)} (Unbound, empty cache)"
+    )
+    client = SocketHost(ctx.node("client"))
+    ctx.stack.callback(client.close)
+    name, qtype = ctx.params["name"], ctx.params["qtype"]
+    root_ip = data.root_hints()[0][1]
+    ctx.say(f"client: your resolve() walks {name} {qtype} starting from the root server {root_ip}")
+    ctx.facts["answer.yours"] = answer_text(ctx.call_student(client, root_ip, name, qtype))
+    ctx.say(f"client: your resolve() returned {short(ctx.facts['answer.yours'])}")
+    for attempt, key in ((1, "answer.resolver"), (2, "answer.resolver.again")):
+        try:
+            reply = ask_resolver(client, resolver_ip(data), name, qtype)
+        except (dns.exception.DNSException, OSError) as exc:
+            ctx.problems.append(f"the resolver did not answer the lab's question: {exc or type(exc).__name__}")
+            ctx.facts[key] = "no answer from the resolver"
+            continue
+        ctx.facts[key] = answer_text((dns.rcode.to_text(reply.rcode()), [
+            (rrset.name.to_text(), dns.rdatatype.to_text(rrset.rdtype), rdata.to_text()) for rrset in reply.answer for rdata in rrset
+        ]))
+        ctx.say(f"client: asked the resolver ({'again, ' if attempt == 2 else ''}RD=1): {short(ctx.facts[key])}")
+
+
+def check_question(name: str, qtype: str) -> None:
+    """A clear one-line error for a name or type the lab cannot ask about."""
+    try:
+        dns.name.from_text(name)
+    except dns.exception.DNSException as exc:
+        raise LabError(f"name={name!r} is not a domain name ({exc})") from None
+    try:
+        dns.rdatatype.from_text(qtype)
+    except dns.exception.DNSException:
+        raise LabError(f"qtype={qtype!r} is not a DNS record type (A, TXT, NS, SOA, CNAME, ...)") from None
+
+
+def resolver_ip(data: DnsData) -> str:
+    return data.addresses[data.resolvers[0]]
+
+
+def ask_resolver(client: SocketHost, resolver: str, name: str, qtype: str):
+    query = dns.message.make_query(name, qtype)  # RD=1: the resolver does the walk
+    with client.udp_socket() as sock:
+        reply = dns.query.udp(query, resolver, timeout=2.0, sock=sock)
+    if reply.flags & dns.flags.TC:
+        with client.tcp_socket(resolver) as sock:
+            reply = dns.query.tcp(query, resolver, timeout=2.0, sock=sock)
+    return reply
+
+
+def answer_text(result) -> str:
+    """(rcode, records) as one comparable line: "NOERROR: www.example.lab. A 10.0.2.80"
+    (a long value is cut, with a digest of the whole of it so it still compares exactly)."""
+    try:
+        rcode, records = result
+        rows = [(_name(o), str(t).upper(), _value(str(v))) for o, t, v in records]
+    except (TypeError, ValueError):
+        return f"not an (rcode, records) pair: {result!r}"[:200]
+    return f"{str(rcode).upper()}: {records_text(rows)}"
+
+
+def _value(text: str, width: int = 32) -> str:
+    if len(text) <= width:
+        return text
+    return f"{text[:width]}… [sha1 {hashlib.sha1(text.encode()).hexdigest()[:8]}]"
+
+
+def _name(owner) -> str:
+    text = str(owner).lower()
+    return text if text.endswith(".") else text + "."
+
+
+def short(text: str, width: int = 90) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# -- what the capture must show ------------------------------------------------------
+
+def expectation(topology, params) -> Expectation:
+    data = DnsData.from_topology(topology)
+    walk_plan = plan_walk(data, params["name"], params["qtype"])
+    client, resolver = str(topology.node("client").ip), resolver_ip(data)
+    steps: list[Step] = []
+    before = None
+    for k, exchange in enumerate(walk_plan.exchanges, 1):
+        steps.extend(exchange_steps(k, exchange, before, client))
+        before = exchange
+    steps.extend(resolver_steps(walk_plan.qname, client, resolver, data.root_hints()[0][1]))
+    expected = answer_text((walk_plan.rcode, walk_plan.answer()))
+    return Expectation(
+        name=f"resolve {walk_plan.qname} {walk_plan.qtype} by hand",
+        steps=tuple(steps),
+        never=(
+            Never(
+                "the resolver answers the second question from its cache",
+                match=(SentBy(data.resolvers[0]), F("ip.src") == resolver, F("dns.qr") == False,  # noqa: E712
+                       FrameTime() > V("asked_again_at")),
+                why="The resolver asked another server after the second question: it did not answer from its cache.",
+            ),
+        ),
+        facts=(
+            Check(Fact("answer.yours") == expected, "your resolve() returns the answer of the zone files"),
+            Check(Fact("answer.yours") == Fact("answer.resolver"), "your answer equals the resolver's answer to the same question"),
+        ),
+    )
+
+
+def exchange_steps(k: int, e: Exchange, before: Exchange | None, client: str) -> list[Step]:
+    """The query and the response of one exchange of the planned walk (plus the TCP retry)."""
+    what = f"{e.qname} {e.qtype}"
+    why = {"server address": " (a name server's address)", "cname target": " (the end of the CNAME chain)"}.get(e.purpose, "")
+    query = Step(
+        f"{k}. ask {e.node} about {what}{why}",
+        match=(SentBy("client"), F("ip.dst") == e.server, F("udp.dport") == 53, F("dns.qr") == False,  # noqa: E712
+               F("dns.qname") == e.qname, F("dns.qtype") == e.qtype),
+        checks=(Check(F("dns.rd") == False, "recursion desired is off (RD=0): you do the recursion, not the server"),),  # noqa: E712
+        bind={f"id{k}": "dns.id", f"port{k}": "udp.sport"},
+        hint=_query_hint(k, e, before),
+    )
+    response_match = (SentBy(e.node), F("ip.src") == e.server, F("ip.dst") == client, F("udp.sport") == 53,
+                      F("udp.dport") == V(f"port{k}"), F("dns.qr") == True)  # noqa: E712
+    same_id = Check(F("dns.id") == V(f"id{k}"), "the response carries the question's transaction id")
+    reply = e.reply
+    if reply.kind == "referral":
+        glue = [(ns, "A", ip) for ns in reply.ns for ip in reply.glue.get(ns, ())]
+        return [query, Step(
+            f"{k}. {e.node} refers to {reply.referral}",
+            match=response_match,
+            checks=(
+                same_id,
+                Check(F("dns.aa") == False, "a referral is not authoritative (AA=0)"),  # noqa: E712
+                Check(Records("dns.answers") == "(none)", "a referral carries no answer records"),
+                Check(Records("dns.authority", "NS") == records_text((reply.referral, "NS", ns) for ns in reply.ns),
+                      f"the authority section names the servers of {reply.referral}"),
+                Check(Records("dns.additional", "A") == records_text(glue),
+                      "the additional section gives their addresses (glue)" if glue else "it gives no address for them (no glue)"),
+            ),
+        )]
+    final = [same_id, Check(F("dns.aa") == True, f"{e.node} answers with authority (AA=1)"),  # noqa: E712
+             Check(F("dns.rcode") == reply.rcode, f"the response code is {reply.rcode}")]
+    if reply.kind == "answer":
+        final.append(Check(Records("dns.answers") == records_text(reply.answers), "it carries exactly the records of the zone file"))
+    else:
+        final.append(Check(Records("dns.authority", "SOA") == records_text([reply.soa]), f"the SOA of {reply.zone} is in the authority section"))
+    said = {"answer": "answers", "nxdomain": "says NXDOMAIN", "nodata": "says NOERROR, no data"}[reply.kind]
+    if not e.truncated:
+        return [query, Step(f"{k}. {e.node} {said} (AA)", match=response_match, checks=tuple(final))]
+    return [
+        query,
+        Step(f"{k}. {e.node} truncates the UDP answer (TC=1)", match=response_match,
+             checks=(same_id, Check(F("dns.tc") == True, "the UDP answer is truncated (TC=1)")),  # noqa: E712
+             hint="Ask without EDNS (plain 512-byte DNS): with a big EDNS buffer the answer is not truncated."),
+        Step(f"{k}. ask {e.node} again over TCP", bind={f"tcpport{k}": "tcp.sport"},
+             match=(SentBy("client"), F("ip.dst") == e.server, F("tcp.dport") == 53, F("dns.qr") == False,  # noqa: E712
+                    F("dns.qname") == e.qname, F("dns.qtype") == e.qtype),
+             hint="The UDP answer had TC=1: it was cut short. Ask the same server the same question over TCP port 53."),
+        Step(f"{k}. {e.node} {said} over TCP (AA)",
+             match=(SentBy(e.node), F("ip.src") == e.server, F("ip.dst") == client, F("tcp.sport") == 53,
+                    F("tcp.dport") == V(f"tcpport{k}"), F("dns.qr") == True),  # noqa: E712
+             checks=tuple(c for c in final if c is not same_id)),
+    ]
+
+
+def _query_hint(k: int, e: Exchange, before: Exchange | None) -> str:
+    if before is None:
+        return f"Start at the root server {e.server} with the question itself, over UDP port 53."
+    if before.reply.kind == "referral" and not before.reply.glue and e.purpose == "server address" and before.purpose != e.purpose:
+        return f"The referral gave no address for {e.qname}: resolve it first, with a walk of its own from the root."
+    if before.reply.kind != "referral" and e.purpose == "cname target":
+        return "The answer ended in a CNAME to a name in another zone: keep the chain and start a new walk from the root for its target."
+    return f"Ask the server the previous referral named ({e.server}), found in the glue or by resolving its name."
+
+
+def resolver_steps(qname: str, client: str, resolver: str, root: str) -> list[Step]:
+    ask_it = (SentBy("client"), F("ip.dst") == resolver, F("dns.qr") == False, F("dns.qname") == qname)  # noqa: E712
+    answer = (SentBy("resolver"), F("ip.src") == resolver, F("ip.dst") == client, F("dns.qr") == True)  # noqa: E712
+    return [
+        Step("the lab asks the resolver the same question", match=ask_it, bind={"rid": "dns.id"},
+             checks=(Check(F("dns.rd") == True, "a question to a resolver asks for recursion (RD=1)"),)),  # noqa: E712
+        Step("the resolver starts its walk at the root",
+             match=(SentBy("resolver"), F("ip.src") == resolver, F("ip.dst") == root, F("dns.qr") == False),  # noqa: E712
+             hint="With an empty cache, the resolver has to begin at the root server of its hints."),
+        Step("the resolver answers", match=(*answer, F("dns.id") == V("rid")),
+             checks=(Check(F("dns.ra") == True, "the resolver offers recursion (RA=1)"),)),  # noqa: E712
+        Step("the lab asks the resolver again", match=(*ask_it, F("dns.id") != V("rid")),
+             bind={"rid2": "dns.id", "asked_again_at": FrameTime()}),
+        Step("the resolver answers again", match=(*answer, F("dns.id") == V("rid2"))),
+    ]
+
+
+def delegation_view(trace, topology):
+    data = DnsData.from_topology(topology)
+    owners = {ip: node for node, ip in data.addresses.items()}
+    zones = {data.addresses[node]: tuple(z.origin for z in data.served_by(node)) for node in data.servers}
+    return render_delegation(trace, owners, zones, askers=("client", *data.resolvers),
+                             title="Delegation walk, as seen on the wire (zone → server → what it said)")
+
+
+LAB = Lab(
+    name="dns",
+    title="DNS resolution by hand, from the root",
+    summary="Walk the DNS delegation from the root server to the authoritative answer, like a resolver",
+    instructions=INSTRUCTIONS,
+    student=resolve,
+    procedure=procedure,
+    expectation=expectation,
+    columns=("client", "router", "resolver", "root", "tld", "auth"),
+    params={"name": "www.example.lab", "qtype": "A"},
+    timeout=5.0,
+    views=(delegation_view,),
+)
