@@ -76,7 +76,9 @@ def show(lab_name: str) -> None:
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds the student's function may take (default: the lab's).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
 @click.option("--timings", is_flag=True, help="Print how long each phase took.")
-def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Path | None, fresh: bool, timeout: float | None, quiet: bool, timings: bool) -> None:
+@click.option("--backend", type=click.Choice(["netns", "compose"]), envvar="PROTOLAB_BACKEND",
+              help="netns: namespaces built for the run; compose: the running container stack (default inside a lab container).")
+def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Path | None, fresh: bool, timeout: float | None, quiet: bool, timings: bool, backend: str | None) -> None:
     """Run LAB on the lab network and check what crossed the wire."""
     start = time.perf_counter()
     from .lab.catalog import load_lab
@@ -92,13 +94,16 @@ def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Pa
         console.print(f"[bold]{lab.name}[/] — {lab.title}")
     say = None if quiet else (lambda text: console.print(f"  • {text}", markup=False))
     imports = time.perf_counter() - start
-    result = run_lab(lab, RunOptions(solution=solution, params=params, out_dir=out, fresh=fresh, timeout=timeout, on_say=say))
+    result = run_lab(lab, RunOptions(solution=solution, params=params, out_dir=out, fresh=fresh, timeout=timeout, backend=backend, on_say=say))
     verdict = result.verdict
     if not quiet:
         where = "the topology that is up" if result.reused else "a fresh topology"
         console.print(f"  (run {result.run_id} on {where})\n")
         console.print(render_ladder(result.trace, verdict, lab.columns, title=lab.title))
         console.print()
+        for view in lab.views:
+            console.print(view(result.trace, result.topology))
+            console.print()
         console.print(render_verdict(verdict))
         console.print(f"pcap:   {result.pcap}\nreport: {result.report}", markup=False)
     else:
@@ -123,6 +128,12 @@ def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...]) -> None:
     verdict, trace = check_pcap(lab, pcap, _settings(settings))
     console.print(render_ladder(trace, verdict, lab.columns, title=f"{lab.title} (offline: {pcap.name})"))
     console.print()
+    if lab.views:
+        from .topology import load
+
+        for view in lab.views:
+            console.print(view(trace, load()))
+            console.print()
     console.print(render_verdict(verdict))
     sys.exit(_exit_code(verdict))
 
@@ -139,6 +150,48 @@ def _settings(settings: tuple[str, ...]) -> dict[str, str]:
 
 def _exit_code(verdict) -> int:
     return {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}[verdict.status.value]
+
+
+@cli.command()
+@click.option("--topology", type=click.Path(path_type=Path), help="Topology file (default: the packaged one).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("docker-compose.yml"), show_default=True, help="Where to write it.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the file differs from what the topology gives.")
+def compose(topology: Path | None, output: Path, check: bool) -> None:
+    """Write docker-compose.yml for the topology: one container per node, one internal network per LAN."""
+    from .backends.compose_file import render, write
+    from .topology import load
+
+    topo = load(topology)
+    source = str(topology.resolve()) if topology else "default"
+    if check:
+        current = output.read_text(encoding="utf-8") if output.is_file() else ""
+        if current != render(topo, source):
+            console.print(f"{output} is stale: run 'protolab compose' to regenerate it")
+            sys.exit(EXIT_FAIL)
+        console.print(f"{output} is up to date")
+        return
+    changed = write(output, topo, source)
+    console.print(f"{'wrote' if changed else 'unchanged:'} {output} ({len(topo.nodes)} services, {len(topo.lans)} internal networks)")
+
+
+@cli.command("node-init", hidden=True)
+@click.argument("node_name", metavar="NODE")
+def node_init(node_name: str) -> None:
+    """Inside a lab container: become NODE of the topology (the containers' command)."""
+    import os
+
+    from .backends.compose_file import ENV_NODE, ENV_TOPOLOGY
+    from .backends.node_init import init_node
+    from .topology import load
+
+    if os.environ.get(ENV_NODE) != node_name:  # it renames interfaces and routes: never on a host
+        raise Failure(f"node-init is a lab container's command: it runs only where {ENV_NODE}={node_name}")
+    topo = load(os.environ.get(ENV_TOPOLOGY) or None)
+    try:
+        node = topo.node(node_name)
+    except KeyError:
+        raise Failure(f"topology '{topo.name}' has no node '{node_name}'") from None
+    init_node(node)
 
 
 @cli.command()

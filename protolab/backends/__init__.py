@@ -11,7 +11,20 @@ def get_backend(name: str):
         from .netns import NetnsBackend
 
         return NetnsBackend()
+    if name == "compose":
+        from .compose import ComposeBackend
+
+        return ComposeBackend()
     raise BackendError(f"unknown backend '{name}' (available: {', '.join(BACKENDS)})")
 
 
-BACKENDS = ("netns",)
+BACKENDS = ("netns", "compose")
+
+
+def default_backend() -> str:
+    """compose inside a lab container (the other nodes are containers too), else netns."""
+    import os
+
+    from .compose_file import ENV_NODE
+
+    return "compose" if os.environ.get(ENV_NODE) else "netns"

@@ -14,10 +14,13 @@ from ..backends import get_backend
 from ..backends.base import Deployment
 from ..backends.ledger import RunRecord, all_records
 from ..backends.nsenter import entered
+from ..capture import PortCapture, write_pcapng
+from ..capture.frames import merge_results
 from ..errors import LabError
 from ..expect.match import check
 from ..expect.trace import Trace
 from ..expect.verdict import Verdict
+from ..wire.decode import decode_trace  # pulls in scapy: paid at import, not inside a timed lab
 from .api import Lab, LabContext
 from .catalog import SolutionError, load_solution
 from .student import call_isolated
@@ -30,6 +33,7 @@ class RunOptions:
     out_dir: Path | None = None  # default: ./protolab-runs/<lab>-<time>-<run id>
     fresh: bool = False  # never reuse a topology brought up with `protolab up`
     timeout: float | None = None  # seconds per call of the student's function (default: the lab's)
+    backend: str | None = None  # "netns" or "compose" (default: compose inside a lab container, else netns)
     on_say: Callable[[str], None] | None = None
 
 
@@ -45,6 +49,7 @@ class RunResult:
     narration: list[str]
     timings: dict[str, float]
     facts: dict[str, Any]
+    topology: Any = None  # the topology the run used
 
 
 def run_lab(lab: Lab, options: RunOptions) -> RunResult:
@@ -58,12 +63,9 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         except SolutionError as exc:
             load_problem = str(exc)
 
-    with _deployment(lab, options.fresh) as (deployment, reused):
+    with _deployment(lab, options.fresh, options.backend) as (deployment, reused):
         timings["deploy"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        from ..capture import PortCapture
-        from ..capture.frames import merge_results
-        from ..wire.decode import decode_trace
 
         def call_student(*args: Any, **kwargs: Any) -> Any:
             if load_problem:
@@ -99,7 +101,6 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         for problem in ctx.problems:
             verdict = verdict.with_error(problem)
         out = _out_dir(options.out_dir, lab.name, deployment.run_id)
-        from ..capture import write_pcapng
         from ..report import write_json
 
         pcap = write_pcapng(out / "trace.pcapng", result)
@@ -108,14 +109,13 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         timings["check"] = time.perf_counter() - mark
         mark = time.perf_counter()
     timings["teardown"] = time.perf_counter() - mark
-    return RunResult(lab, verdict, trace, pcap, report, deployment.run_id, reused, ctx.narration, timings, ctx.facts)
+    return RunResult(lab, verdict, trace, pcap, report, deployment.run_id, reused, ctx.narration, timings, ctx.facts, deployment.topology)
 
 
 def check_pcap(lab: Lab, pcap: Path, raw_params: Mapping[str, str]) -> tuple[Verdict, Trace]:
     """Check a stored capture (a pcapng protolab wrote) against a lab's expectation, offline."""
     from ..capture import RawFrame, read_pcapng
     from ..topology import load
-    from ..wire.decode import decode_trace
 
     try:
         records = read_pcapng(pcap)
@@ -159,9 +159,13 @@ def parse_params(lab: Lab, raw: Mapping[str, str]) -> dict[str, Any]:
 
 
 @contextmanager
-def _deployment(lab: Lab, fresh: bool) -> Iterator[tuple[Deployment, bool]]:
-    """Reuse a topology brought up with `protolab up` (locked for this run), or deploy one."""
-    if not fresh:
+def _deployment(lab: Lab, fresh: bool, backend: str | None = None) -> Iterator[tuple[Deployment, bool]]:
+    """Reuse a topology brought up with `protolab up` (locked for this run), or deploy one
+    (with the compose backend: attach to the running container stack)."""
+    from ..backends import default_backend
+
+    backend = backend or default_backend()
+    if not fresh and backend == "netns":
         for record in reversed(all_records()):
             if record.persistent:
                 lock = _try_lock(record)
@@ -174,9 +178,9 @@ def _deployment(lab: Lab, fresh: bool) -> Iterator[tuple[Deployment, bool]]:
                 return
     from ..topology import load
 
-    deployment = get_backend("netns").deploy(load())
+    deployment = get_backend(backend).deploy(load())
     try:
-        yield deployment, False
+        yield deployment, getattr(deployment, "attached", False)
     finally:
         deployment.teardown()
 
