@@ -175,7 +175,7 @@ def procedure(ctx: LabContext) -> None:
         counted = icmp_counters(router) - before
         ctx.facts["router: packets dropped for lack of a route"] = counted.no_route
         if counted.no_route and not counted.dest_unreachable_sent:
-            ctx.problems.append(
+            ctx.inconclusive(
                 "the router dropped the packet for lack of a route but its kernel held back the 'net unreachable': "
                 "Linux sends at most one such error per second to a sender (bursts of 5) — run the lab again in a few seconds"
             )

@@ -61,7 +61,7 @@ def show(lab_name: str) -> None:
 
     lab = load_lab(lab_name)
     console.print(f"[bold]{lab.name}[/] — {lab.title}\n")
-    console.print(lab.instructions, markup=False)
+    console.print(lab.instructions, markup=False, soft_wrap=True)  # keep the author's line breaks
     if lab.params:
         console.print("parameters (--set KEY=VALUE): " + ", ".join(f"{k}={v!r}" for k, v in lab.params.items()))
     console.print(f"lab file: {lab.source}")

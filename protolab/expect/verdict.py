@@ -55,6 +55,10 @@ class Verdict:
                 out.setdefault(index, []).append(item)
         return out
 
+    def with_doubt(self, message: str) -> Verdict:
+        """The same verdict, INCONCLUSIVE: the run could not observe what it needed."""
+        return replace(self, status=Status.INCONCLUSIVE, notes=self.notes + (message,))
+
     def with_error(self, message: str) -> Verdict:
         """The same verdict, failed because the run itself went wrong."""
         status = Status.FAIL if self.status is not Status.INCONCLUSIVE else self.status

@@ -46,6 +46,7 @@ class LabContext:
     call_student: Callable[..., Any]  # runs the student's function, isolated and time-bounded
     facts: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # what went wrong in the run itself
+    doubts: list[str] = field(default_factory=list)  # why this run cannot prove anything either way
     narration: list[str] = field(default_factory=list)
     on_say: Callable[[str], None] | None = None
     stack: ExitStack = field(default_factory=ExitStack)
@@ -74,6 +75,11 @@ class LabContext:
     def use(self, manager: AbstractContextManager[T]) -> T:
         """Enter a service or guard; it is left when the run ends, whatever happens."""
         return self.stack.enter_context(manager)
+
+    def inconclusive(self, reason: str) -> None:
+        """Mark the run as unable to prove or disprove anything (e.g. the kernel
+        held back a packet the lab relies on): the verdict becomes INCONCLUSIVE."""
+        self.doubts.append(reason)
 
     def say(self, text: str) -> None:
         """Narrate a step of the lab for the person watching."""

@@ -100,6 +100,8 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         verdict = check(lab.expectation(deployment.topology, params), trace, ctx.facts)
         for problem in ctx.problems:
             verdict = verdict.with_error(problem)
+        for doubt in ctx.doubts:
+            verdict = verdict.with_doubt(doubt)
         out = _out_dir(options.out_dir, lab.name, deployment.run_id)
         from ..report import write_json
 

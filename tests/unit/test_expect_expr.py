@@ -359,3 +359,11 @@ def test_passed_only_for_pass():
     assert not verdict(Status.INCONCLUSIVE).passed
     assert verdict(Status.PASS).explanations() == []
     assert Status.PASS == "PASS" and Status("INCONCLUSIVE") is Status.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("status", [Status.PASS, Status.FAIL])
+def test_with_doubt_makes_any_verdict_inconclusive_and_says_why(status):
+    after = verdict(status, [OK]).with_doubt("the kernel held back the error")
+    assert after.status is Status.INCONCLUSIVE
+    assert after.notes == ("the kernel held back the error",)
+    assert after.explanations()[0] == "the kernel held back the error"
