@@ -145,7 +145,10 @@ class ServerApp:
         self.expect, self.close_first = expect, close_first
         self.read = bytearray()
         self.eof_state: str | None = None  # web's socket state when the application read end-of-file
-        self.closed_at: float | None = None  # time.monotonic() when it closed (web's FIN left)
+        # time.monotonic() just before shutdown() sent web's FIN: taken before the FIN can leave, so every
+        # segment sent in answer to that FIN is noted later (a time taken after shutdown() returns may come
+        # after the answer: the thread may wait for the CPU or for the interpreter lock in between)
+        self.fin_at: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="teardown-server-app", daemon=True)
 
@@ -181,8 +184,11 @@ class ServerApp:
             if not chunk or (self.close_first and len(self.read) >= self.expect):
                 # shutdown() sends the FIN at once; a bare close() would wait for every copy of the
                 # descriptor, and the forked process running the student's code holds one
-                self.conn.shutdown(socket.SHUT_WR)
-                self.closed_at = time.monotonic()
+                self.fin_at = time.monotonic()
+                try:
+                    self.conn.shutdown(socket.SHUT_WR)
+                except OSError:  # reset in the meantime: no FIN left
+                    self.fin_at = None
                 self.conn.close()
                 return
 
@@ -276,8 +282,10 @@ def _wait_for_retransmission(ctx: LabContext, client: WatchedHost, found):
 
 def _facts(closer: str, app: ServerApp, notes, end) -> dict:
     end_state = end.state if end else GONE
-    after_close = [n for n in notes if app.closed_at is not None and n.time > app.closed_at]
-    if app.closed_at is None:
+    # fin_at is taken before web's FIN leaves and a note's time before web's state is read: every segment
+    # sent in answer to web's FIN has a note later than fin_at, and a note earlier than it saw web before its FIN
+    after_close = [n for n in notes if app.fin_at is not None and n.time > app.fin_at]
+    if app.fin_at is None:
         after_its_fin = "none: web's application never closed (it sent no FIN)"
     else:
         after_its_fin = after_close[0].peer_state if after_close else end_state
@@ -299,7 +307,7 @@ def _narrate_app(ctx: LabContext, closer: str, app: ServerApp) -> None:
         ctx.say(f"web: the application read end-of-file (your FIN) with its socket in {app.eof_state}, and closed → web's FIN")
     elif closer == "client":
         ctx.say("web: the application never read end-of-file (web did not take a FIN from you), so it never closed")
-    elif app.closed_at is not None:
+    elif app.fin_at is not None:
         ctx.say("web: the application closed its socket right after reading → web's FIN")
     else:
         ctx.say("web: the application waited for your bytes in vain and never closed")

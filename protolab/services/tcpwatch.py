@@ -36,12 +36,12 @@ FLAG_ORDER = "FSRPAUEC"
 class Note:
     """A segment of the watched connection about to leave, and the peer's state then."""
 
-    time: float  # time.monotonic(), comparable between processes
+    time: float  # time.monotonic() before the peer's state was read (comparable between processes)
     flags: str  # in the order FSRPAUEC, like the trace
     seq: int
     ack: int
     length: int  # data bytes
-    peer_state: str  # the peer socket's state just before the segment left, or "gone"
+    peer_state: str  # the peer socket's state, read at `time` or later and before the segment left, or "gone"
 
 
 class WatchedHost(Host):
@@ -89,10 +89,13 @@ class WatchedHost(Host):
 
     def send(self, pkt: Packet) -> None:
         if self._flow is not None and self._watched(pkt):
+            # the time first, then the state: anything another process did before `noted_at` (say, the peer's
+            # application closing) is in the state read, so notes compare safely with its times
+            noted_at = time.monotonic()
             found = self.settled()
             tcp = pkt[TCP]
             flags = "".join(f for f in FLAG_ORDER if f in str(tcp.flags))
-            note = Note(time.monotonic(), flags, tcp.seq, tcp.ack, len(bytes(tcp.payload)), found.state if found else GONE)
+            note = Note(noted_at, flags, tcp.seq, tcp.ack, len(bytes(tcp.payload)), found.state if found else GONE)
             try:
                 os.write(self._write_fd, json.dumps(asdict(note)).encode() + b"\n")  # one write < PIPE_BUF: atomic
             except BlockingIOError:

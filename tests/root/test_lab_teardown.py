@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,6 +101,38 @@ def test_server_closes_first_and_web_ends_in_time_wait_with_its_timer(lab, tmp_p
     last = frame(result, "web ACKs your FIN")
     assert (last.get("tcp.seq"), last.get("tcp.ack")) == ((b["web_fin"] + 1) % M, (b["fin_seq"] + 1) % M)
     assert any("TIME_WAIT timer has" in line and "does not wait it out" in line for line in result.narration)
+
+
+class ShutdownReturnsLate:
+    """web's socket, but shutdown() returns `delay` s after it sent the FIN: the closing thread is held up
+    right after its FIN left, as on a busy machine (waiting for a CPU or for the interpreter lock)."""
+
+    def __init__(self, sock: socket.socket, delay: float) -> None:
+        self._sock, self._delay = sock, delay
+
+    def shutdown(self, how: int) -> None:
+        self._sock.shutdown(how)
+        time.sleep(self._delay)
+
+    def __getattr__(self, name: str):
+        return getattr(self._sock, name)
+
+
+@pytest.mark.parametrize(("closer", "after_its_fin", "at_end"), [("client", "LAST_ACK", "gone"), ("server", "FIN_WAIT1", "TIME_WAIT")])
+def test_web_state_after_its_fin_holds_when_the_closing_thread_is_held_up(lab, tmp_path, monkeypatch, closer, after_its_fin, at_end):
+    # the student's answer to web's FIN leaves while web's application is still in shutdown(): the lab
+    # must still take that answer as sent after web's FIN (a time taken after shutdown() returned would not)
+    module = lab.procedure.__globals__
+    app_class = module["ServerApp"]
+
+    class HeldUpServerApp(app_class):
+        def __init__(self, conn, *args) -> None:
+            super().__init__(ShutdownReturnsLate(conn, 0.2), *args)
+
+    monkeypatch.setitem(module, "ServerApp", HeldUpServerApp)
+    result = run(lab, tmp_path, closer=closer)
+    assert result.verdict.status is Status.PASS, text(result.verdict)
+    assert (result.facts["web.state_after_its_fin"], result.facts["web.state_at_end"]) == (after_its_fin, at_end)
 
 
 def test_stored_capture_is_checked_offline_with_the_same_variant(lab, tmp_path):
