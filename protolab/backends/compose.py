@@ -30,7 +30,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -44,6 +43,7 @@ from ..errors import BackendError
 from ..topology import load
 from ..topology.model import Topology
 from .base import NodeHandle
+from .programs import NsenterDeployment
 from .compose_file import ENV_NODE, ENV_TOPOLOGY, LABEL_NODE, LABEL_TOPOLOGY, WORK_DIR
 from .ledger import RunRecord, new_record
 from .netns import destroy
@@ -136,7 +136,7 @@ def _from_proc() -> dict[str, NodeContainer]:
 
 # -- the deployment ----------------------------------------------------------
 @dataclass
-class ComposeDeployment:
+class ComposeDeployment(NsenterDeployment):
     run_id: str
     topology: Topology
     record: RunRecord
@@ -145,21 +145,11 @@ class ComposeDeployment:
     lock_fd: int | None = None
     attached: bool = True  # the network was up before the run, and stays up after it
 
-    def node(self, name: str) -> NodeHandle:
-        try:
-            node = self.topology.node(name)
-        except KeyError:
-            raise BackendError(f"topology '{self.topology.name}' has no node '{name}'") from None
-        return NodeHandle(node, f"/proc/{self.pids[name]}/ns/net", self)
+    def netns_of(self, name: str) -> str:
+        return f"/proc/{self.pids[name]}/ns/net"
 
-    @property
-    def workdir(self) -> Path:
-        path = Path(WORK_DIR) / self.run_id
-        path.mkdir(parents=True, exist_ok=True)
-        if self.record.workdir != str(path):
-            self.record.workdir = str(path)
-            self.record.save()
-        return path
+    def work_root(self) -> Path:
+        return Path(WORK_DIR)
 
     def capture_points(self) -> tuple[CapturePoint, ...]:
         points = []
@@ -171,35 +161,10 @@ class ComposeDeployment:
             points.append(CapturePoint(f"/proc/{self.pids[node.name]}/ns/net", ports, egress=True))
         return tuple(points)
 
-    def _nsenter(self, handle: NodeHandle, argv: Sequence[str]) -> list[str]:
+    def nsenter(self, handle: NodeHandle, argv: Sequence[str]) -> list[str]:
+        """The container's network and mount namespaces: its own binaries and files."""
         pid = self.pids[handle.name]
         return ["nsenter", f"--net=/proc/{pid}/ns/net", f"--mount=/proc/{pid}/ns/mnt", "--", *argv]
-
-    def run(self, handle: NodeHandle, argv: Sequence[str], *, input: str | None = None, timeout: float = 10.0) -> subprocess.CompletedProcess:
-        try:
-            return subprocess.run(self._nsenter(handle, argv), input=input, capture_output=True, text=True, timeout=timeout, check=False)
-        except FileNotFoundError as exc:
-            raise BackendError(f"cannot run {argv[0]!r} in node {handle.name}: {exc.strerror}") from None
-        except subprocess.TimeoutExpired:
-            raise BackendError(f"{' '.join(argv)} in node {handle.name} did not finish within {timeout:g} s") from None
-
-    def popen(self, handle: NodeHandle, argv: Sequence[str], *, what: str, **kwargs) -> subprocess.Popen:
-        try:
-            proc = subprocess.Popen(self._nsenter(handle, argv), start_new_session=True, **kwargs)
-        except FileNotFoundError as exc:
-            raise BackendError(f"cannot start {what} in node {handle.name}: {exc.strerror}") from None
-        self.record.add_process(proc.pid, f"{what} in {handle.name}")
-        return proc
-
-    def release(self, proc: subprocess.Popen, timeout: float = 2.0) -> None:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self.record.forget_process(proc.pid)
 
     def teardown(self) -> None:
         """Stop this run's programs and remove its files; the containers stay up."""

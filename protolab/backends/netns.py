@@ -11,19 +11,17 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ..capture.frames import CapturePoint, Port
 from ..errors import BackendError
 from ..topology import load
 from ..topology.model import Topology
-from .base import NodeHandle
 from .ledger import RunRecord, new_record, process_start_time
 from .nsenter import entered, netns_path
+from .programs import NsenterDeployment
 
 WORK_ROOT = Path("/run/protolab/work")
 
@@ -57,63 +55,20 @@ def _quiet_namespace() -> None:
 
 
 @dataclass
-class NetnsDeployment:
+class NetnsDeployment(NsenterDeployment):
     run_id: str
     topology: Topology
     record: RunRecord
 
-    # -- nodes -------------------------------------------------------------
-    def node(self, name: str) -> NodeHandle:
-        try:
-            node = self.topology.node(name)
-        except KeyError:
-            raise BackendError(f"topology '{self.topology.name}' has no node '{name}'") from None
-        return NodeHandle(node, netns_path(ns_name(self.run_id, name)), self)
+    def netns_of(self, name: str) -> str:
+        return netns_path(ns_name(self.run_id, name))
 
-    @property
-    def workdir(self) -> Path:
-        path = WORK_ROOT / self.run_id
-        path.mkdir(parents=True, exist_ok=True)
-        if self.record.workdir != str(path):
-            self.record.workdir = str(path)
-            self.record.save()
-        return path
+    def work_root(self) -> Path:
+        return WORK_ROOT
 
-    # -- capture -----------------------------------------------------------
     def capture_points(self) -> tuple[CapturePoint, ...]:
         return (CapturePoint(netns_path(switch_ns(self.run_id)), plan_ports(self.topology)),)
 
-    # -- programs ----------------------------------------------------------
-    def run(self, handle: NodeHandle, argv: Sequence[str], *, input: str | None = None, timeout: float = 10.0) -> subprocess.CompletedProcess:
-        try:
-            return subprocess.run(
-                ["nsenter", f"--net={handle.netns}", "--", *argv],
-                input=input, capture_output=True, text=True, timeout=timeout, check=False,
-            )
-        except FileNotFoundError as exc:
-            raise BackendError(f"cannot run {argv[0]!r} in node {handle.name}: {exc.strerror}") from None
-        except subprocess.TimeoutExpired:
-            raise BackendError(f"{' '.join(argv)} in node {handle.name} did not finish within {timeout:g} s") from None
-
-    def popen(self, handle: NodeHandle, argv: Sequence[str], *, what: str, **kwargs) -> subprocess.Popen:
-        try:
-            proc = subprocess.Popen(["nsenter", f"--net={handle.netns}", "--", *argv], start_new_session=True, **kwargs)
-        except FileNotFoundError as exc:
-            raise BackendError(f"cannot start {what} in node {handle.name}: {exc.strerror}") from None
-        self.record.add_process(proc.pid, f"{what} in {handle.name}")
-        return proc
-
-    def release(self, proc: subprocess.Popen, timeout: float = 2.0) -> None:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self.record.forget_process(proc.pid)
-
-    # -- teardown ----------------------------------------------------------
     def teardown(self) -> None:
         destroy(self.record)
 
