@@ -10,7 +10,8 @@ from scapy.utils import PcapNgReader
 
 from protolab.expect import Status
 from protolab.lab.catalog import load_lab
-from protolab.lab.runner import RunOptions, check_pcap, run_lab
+from protolab.lab.runner import check_pcap
+from tests.root.labrun import explain as text, item, run_fresh
 
 pytestmark = pytest.mark.root
 SOLUTIONS = Path(__file__).parent / "solutions"
@@ -21,23 +22,8 @@ def lab():
     return load_lab("handshake")
 
 
-def run(lab, tmp_path, solution=None, timeout=None, **params):
-    options = RunOptions(
-        solution=SOLUTIONS / solution if solution else None,
-        params={k: str(v) for k, v in params.items()},
-        out_dir=tmp_path,
-        fresh=True,
-        timeout=timeout,
-    )
-    return run_lab(lab, options)
-
-
-def item(verdict, name):
-    return next(i for i in verdict.items if i.name == name)
-
-
-def text(verdict) -> str:
-    return "\n".join(verdict.explanations())
+def run(lab, tmp_path, solution=None, **params):
+    return run_fresh(lab, tmp_path, SOLUTIONS, solution, **params)
 
 
 def test_reference_solution_passes(lab, tmp_path):

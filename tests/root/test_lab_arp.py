@@ -14,9 +14,10 @@ from protolab.errors import LabError
 from protolab.expect import Status
 from protolab.lab.api import LabContext
 from protolab.lab.catalog import load_lab
-from protolab.lab.runner import RunOptions, check_pcap, parse_params, run_lab
+from protolab.lab.runner import check_pcap, parse_params
 from protolab.services.neighbours import neighbours
 from protolab.topology import load
+from tests.root.labrun import explain as text, item, run_fresh
 
 pytestmark = pytest.mark.root
 SOLUTIONS = Path(__file__).parent / "solutions" / "arp"
@@ -36,27 +37,12 @@ def new_mac(lab):
     return sys.modules["protolab_lab_arp"].NEW_MAC
 
 
-def run(lab, tmp_path, solution=None, timeout=None, **params):
-    options = RunOptions(
-        solution=SOLUTIONS / solution if solution else None,
-        params={k: str(v) for k, v in params.items()},
-        out_dir=tmp_path,
-        fresh=True,
-        timeout=timeout,
-    )
-    return run_lab(lab, options)
-
-
-def item(verdict, name):
-    return next(i for i in verdict.items if i.name == name)
+def run(lab, tmp_path, solution=None, **params):
+    return run_fresh(lab, tmp_path, SOLUTIONS, solution, **params)
 
 
 def failed(verdict) -> set[str]:
     return {i.name for i in verdict.failures()}
-
-
-def text(verdict) -> str:
-    return "\n".join(verdict.explanations())
 
 
 def frame_of(result, name):

@@ -14,7 +14,7 @@ import pytest
 from protolab.backends.ledger import all_records, process_start_time
 from protolab.expect import Status
 from protolab.lab.catalog import load_lab
-from protolab.lab.runner import RunOptions, run_lab
+from tests.root.labrun import explain, item, run_fresh
 
 pytestmark = pytest.mark.root
 SOLUTIONS = Path(__file__).parent / "solutions" / "dns"
@@ -33,21 +33,7 @@ def lab():
 
 
 def run(lab, tmp_path, solution=None, **params):
-    options = RunOptions(
-        solution=SOLUTIONS / solution if solution else None,
-        params={k: str(v) for k, v in params.items()},
-        out_dir=tmp_path,
-        fresh=True,
-    )
-    return run_lab(lab, options)
-
-
-def item(verdict, name):
-    return next(i for i in verdict.items if i.name == name)
-
-
-def explain(verdict) -> str:
-    return "\n".join(verdict.explanations())
+    return run_fresh(lab, tmp_path, SOLUTIONS, solution, **params)
 
 
 def running(pid: int, start: int) -> bool:

@@ -23,6 +23,7 @@ from protolab.services.neighbours import flush_neighbours, neighbours
 from protolab.services.routes import routes
 from protolab.topology import load
 from protolab.wire.host import Host
+from tests.root.labrun import explain as text, item, run_fresh
 
 pytestmark = pytest.mark.root
 SOLUTIONS = Path(__file__).parent / "solutions" / "route"
@@ -46,13 +47,7 @@ def deployment():
 
 
 def run(lab, tmp_path, solution=None, **params):
-    options = RunOptions(
-        solution=SOLUTIONS / solution if solution else None,
-        params={k: str(v) for k, v in params.items()},
-        out_dir=tmp_path,
-        fresh=True,
-    )
-    return run_lab(lab, options)
+    return run_fresh(lab, tmp_path, SOLUTIONS, solution, **params)
 
 
 def run_on(deployment, monkeypatch, lab, out_dir):
@@ -64,14 +59,6 @@ def run_on(deployment, monkeypatch, lab, out_dir):
 
     monkeypatch.setattr(runner, "_deployment", this_one)
     return run_lab(lab, RunOptions(out_dir=out_dir))
-
-
-def item(verdict, name):
-    return next(i for i in verdict.items if i.name == name)
-
-
-def text(verdict) -> str:
-    return "\n".join(verdict.explanations())
 
 
 def echoes(trace, link, kind, dst=None, ttl=None):

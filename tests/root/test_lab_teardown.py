@@ -13,7 +13,8 @@ import pytest
 from protolab.errors import LabError
 from protolab.expect import Status
 from protolab.lab.catalog import load_lab
-from protolab.lab.runner import RunOptions, check_pcap, run_lab
+from protolab.lab.runner import check_pcap
+from tests.root.labrun import explain as text, item, run_fresh
 
 pytestmark = pytest.mark.root
 SOLUTIONS = Path(__file__).parent / "solutions" / "teardown"
@@ -27,17 +28,7 @@ def lab():
 
 
 def run(lab, tmp_path, solution=None, **params):
-    options = RunOptions(
-        solution=SOLUTIONS / solution if solution else None,
-        params={k: str(v) for k, v in params.items()},
-        out_dir=tmp_path,
-        fresh=True,
-    )
-    return run_lab(lab, options)
-
-
-def item(verdict, name):
-    return next(i for i in verdict.items if i.name == name)
+    return run_fresh(lab, tmp_path, SOLUTIONS, solution, **params)
 
 
 def frame(result, step):
@@ -46,10 +37,6 @@ def frame(result, step):
 
 def messages(verdict, name) -> str:
     return " ".join(item(verdict, name).messages)
-
-
-def text(verdict) -> str:
-    return "\n".join(verdict.explanations())
 
 
 def web_segments(result):
