@@ -43,11 +43,11 @@ from ..errors import BackendError
 from ..topology import load
 from ..topology.model import Topology
 from .base import NodeHandle
-from .programs import NsenterDeployment
 from .compose_file import ENV_NODE, ENV_TOPOLOGY, LABEL_NODE, LABEL_TOPOLOGY, WORK_DIR
 from .ledger import RunRecord, new_record
 from .netns import destroy
 from .nsenter import entered
+from .programs import NsenterDeployment
 
 ENGINES = ("podman", "docker")
 READY_FILE = "run/protolab/node-ready"  # written by `protolab node-init`, relative to the container's root

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..topology.model import Lan, Node, Topology
+from .kernel_settings import node_sysctls
 
 PROJECT = "protolab"
 IMAGE = "protolab-lab:latest"
@@ -106,14 +107,7 @@ def _service(node: Node, topology: Topology, owner: str, source: str) -> dict[st
         service["pid"] = f"container:{container_name(owner)}"
         service["depends_on"] = [owner]
     service["cap_add"] = list(NODE_CAPS + (PID_OWNER_CAPS if node.name == owner else ()))
-    service["sysctls"] = {
-        "net.ipv6.conf.all.disable_ipv6": 1,
-        "net.ipv6.conf.default.disable_ipv6": 1,
-        "net.ipv4.ip_forward": 1 if node.forwarding else 0,
-    }
-    if node.forwarding:  # as the netns backend sets them: every TTL/unreachable error is a lab event
-        service["sysctls"]["net.ipv4.icmp_ratelimit"] = 0
-        service["sysctls"]["net.ipv4.icmp_ratemask"] = 0
+    service["sysctls"] = {name: int(value) for name, value in node_sysctls(node).items()}
     if node.name == owner:
         # protolab runs here too: labs write the other nodes' sysctls through
         # /proc/sys (read-only in a container by default), and some run a tool

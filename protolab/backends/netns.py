@@ -19,6 +19,7 @@ from ..capture.frames import CapturePoint, Port
 from ..errors import BackendError
 from ..topology import load
 from ..topology.model import Topology
+from .kernel_settings import QUIET, node_sysctls, proc_path
 from .ledger import RunRecord, new_record, process_start_time
 from .nsenter import entered, netns_path
 from .programs import NsenterDeployment
@@ -48,10 +49,10 @@ def _sysctl(path: str, value: str) -> None:
         f.write(value)
 
 
-def _quiet_namespace() -> None:
-    """No IPv6: its router/neighbour solicitations would clutter every capture."""
-    _sysctl("net/ipv6/conf/all/disable_ipv6", "1")
-    _sysctl("net/ipv6/conf/default/disable_ipv6", "1")
+def _apply(settings: dict[str, str]) -> None:
+    """Write sysctls in the entered namespace, before any interface exists (IPv6 off from the start)."""
+    for name, value in settings.items():
+        _sysctl(proc_path(name), value)
 
 
 @dataclass
@@ -123,7 +124,7 @@ def _build(run_id: str, topology: Topology) -> None:
     from pyroute2 import IPRoute
 
     with entered(switch_ns(run_id), create=True):
-        _quiet_namespace()
+        _apply(QUIET)
         sw = IPRoute()
     try:
         bridges = {}
@@ -142,11 +143,7 @@ def _build_node(run_id: str, node, sw, bridges: dict[str, int], port_index: dict
 
     name = ns_name(run_id, node.name)
     with entered(name, create=True):
-        _quiet_namespace()
-        if node.forwarding:
-            _sysctl("net/ipv4/ip_forward", "1")
-            _sysctl("net/ipv4/icmp_ratelimit", "0")  # every TTL/unreachable error is a lab event
-            _sysctl("net/ipv4/icmp_ratemask", "0")  # ... of every ICMP type
+        _apply(node_sysctls(node))
         ipr = IPRoute()
     try:
         fd = os.open(netns_path(name), os.O_RDONLY)

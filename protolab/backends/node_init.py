@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import BackendError
 from ..topology.model import Node
+from .kernel_settings import node_sysctls, proc_path
 
 READY_MARKER = Path("/run/protolab/node-ready")
 
@@ -31,10 +32,7 @@ def _read_sysctl(path: str) -> str:
 
 def check_sysctls(node: Node) -> list[str]:
     """What differs from the sysctls the node needs (set by the engine)."""
-    wanted = {
-        "net/ipv6/conf/all/disable_ipv6": "1",
-        "net/ipv4/ip_forward": "1" if node.forwarding else "0",
-    }
+    wanted = {proc_path(name): value for name, value in node_sysctls(node).items()}
     return [f"{key} is {_read_sysctl(key)}, expected {value}" for key, value in wanted.items() if _read_sysctl(key) != value]
 
 
