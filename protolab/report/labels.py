@@ -117,6 +117,8 @@ class Labeler:
 
 def arp_label(arp: Mapping[str, Any]) -> str:
     op = _ARP_OPS.get(arp.get("op"))
+    if op in ("who-has", "is-at") and arp.get("psrc") == arp.get("pdst"):
+        return f"ARP gratuitous: {arp.get('psrc')} is-at {arp.get('hwsrc')}"  # an announcement, not a question
     if op == "who-has":
         return f"ARP who-has {arp.get('pdst')} tell {arp.get('psrc')}"
     if op == "is-at":

@@ -84,3 +84,12 @@ def test_other_protocols():
         "UDP 10.0.1.10:5353 → 10.0.2.53:53 len=3",
         "Ether / Raw",
     ]
+
+
+def test_a_gratuitous_arp_is_labelled_as_an_announcement():
+    from protolab.report.labels import arp_label
+
+    announce = {"op": 1, "psrc": "10.0.1.10", "pdst": "10.0.1.10", "hwsrc": "02:00:00:01:01:10", "hwdst": "00:00:00:00:00:00"}
+    assert arp_label(announce) == "ARP gratuitous: 10.0.1.10 is-at 02:00:00:01:01:10"
+    question = {**announce, "pdst": "10.0.1.20"}
+    assert arp_label(question) == "ARP who-has 10.0.1.20 tell 10.0.1.10"
