@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import sys
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
@@ -150,7 +151,13 @@ def test_without_a_running_stack_the_compose_backend_says_so_in_one_line(tmp_pat
 def test_inside_a_container_nodes_are_found_by_their_environment():
     child = subprocess.Popen(["sleep", "30"], env={**os.environ, ENV_NODE: "unit-test-node"})
     try:
+        # Popen returns once exec() is past its point of no return, a moment before
+        # the kernel has set up the new program's environment: look again briefly
+        deadline = time.monotonic() + 2.0
         found = _from_proc()
+        while "unit-test-node" not in found and time.monotonic() < deadline:
+            time.sleep(0.005)
+            found = _from_proc()
         assert found["unit-test-node"].pid == child.pid
     finally:
         child.kill()
