@@ -18,6 +18,7 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Packet
 
 from ..backends.base import NodeHandle
+from ..deferred_close import close_soon
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -123,7 +124,7 @@ class Host:
                 self._backlog.append(frame)
 
     def close(self) -> None:
-        self._l2.close()
+        close_soon(self._l2)  # a packet socket takes 8-20 ms to close: not on the lab's path
         self._l3.close()
 
 
