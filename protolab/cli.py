@@ -76,16 +76,15 @@ def show(lab_name: str) -> None:
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds the student's function may take (default: the lab's).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
 @click.option("--timings", is_flag=True, help="Print how long each phase took.")
+@click.option("--junit", type=click.Path(path_type=Path), help="Also write the verdict as JUnit XML (for CI).")
 @click.option("--backend", type=click.Choice(["netns", "compose"]), envvar="PROTOLAB_BACKEND",
               help="netns: namespaces built for the run; compose: the running container stack (default inside a lab container).")
-def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Path | None, fresh: bool, timeout: float | None, quiet: bool, timings: bool, backend: str | None) -> None:
+def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Path | None, fresh: bool, timeout: float | None, quiet: bool, timings: bool, junit: Path | None, backend: str | None) -> None:
     """Run LAB on the lab network and check what crossed the wire."""
     start = time.perf_counter()
     from .lab.catalog import load_lab
-    from .lab.runner import RunOptions, run_lab
+    from .lab.runner import RunOptions, parse_params, run_lab
     from .report import render_ladder, render_verdict
-
-    from .lab.runner import parse_params
 
     params = _settings(settings)
     lab = load_lab(lab_name)
@@ -108,6 +107,10 @@ def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Pa
         console.print(f"pcap:   {result.pcap}\nreport: {result.report}", markup=False)
     else:
         console.print(f"{lab.name}: {verdict.status.value}")
+    if junit:
+        from .report.junit import write_junit
+
+        write_junit(junit, verdict, lab.name, sum(result.timings.values()))
     if timings:
         phases = {"imports": imports, **result.timings, "total": time.perf_counter() - start}
         console.print("timings: " + "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
@@ -118,7 +121,8 @@ def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Pa
 @click.argument("lab_name", metavar="LAB")
 @click.argument("pcap", type=click.Path(path_type=Path))
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Lab parameters the capture was made with.")
-def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...]) -> None:
+@click.option("--junit", type=click.Path(path_type=Path), help="Also write the verdict as JUnit XML (for CI).")
+def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...], junit: Path | None) -> None:
     """Check a stored capture (PCAP, written by a run) against LAB's expectations, offline."""
     from .lab.catalog import load_lab
     from .lab.runner import check_pcap
@@ -135,6 +139,10 @@ def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...]) -> None:
             console.print(view(trace, load()))
             console.print()
     console.print(render_verdict(verdict))
+    if junit:
+        from .report.junit import write_junit
+
+        write_junit(junit, verdict, lab.name)
     sys.exit(_exit_code(verdict))
 
 

@@ -39,10 +39,15 @@ def test_reference_run_exits_0_and_prints_ladder_and_verdict(tmp_path):
     assert (tmp_path / "trace.pcapng").stat().st_size > 0
 
 
-def test_failing_solution_exits_1(tmp_path):
-    result = protolab("run", "handshake", "--fresh", "-q", "--out", str(tmp_path), "--solution", str(SOLUTIONS / "wrong_ack.py"))
+def test_failing_solution_exits_1_and_junit_names_the_failed_step(tmp_path):
+    junit = tmp_path / "junit.xml"
+    result = protolab("run", "handshake", "--fresh", "-q", "--out", str(tmp_path), "--junit", str(junit),
+                      "--solution", str(SOLUTIONS / "wrong_ack.py"))
     assert result.returncode == 1
     assert result.stdout.strip() == "handshake: FAIL"
+    xml = junit.read_text()
+    assert 'testcase name="step: ACK from client"' in xml
+    assert "the ACK acknowledges web&apos;s ISN + 1" in xml or "the ACK acknowledges web's ISN + 1" in xml
 
 
 @pytest.mark.parametrize(

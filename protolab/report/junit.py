@@ -1,0 +1,42 @@
+"""JUnit XML for CI: one test suite per lab run, one test case per expectation item."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+
+from protolab.expect.verdict import Status, Verdict
+
+
+def junit_suite(verdict: Verdict, lab: str, seconds: float = 0.0) -> TestSuite:
+    """The verdict as a test suite; the run's own notes become a test case `run`."""
+    classname = f"protolab.{lab}"
+    suite = TestSuite(classname)
+    for item in verdict.items:
+        case = TestCase(f"{item.kind}: {item.name}", classname=classname)
+        if item.status is Status.FAIL:
+            case.result = [Failure(item.messages[0] if item.messages else "failed", "expectation")]
+        elif item.status is Status.SKIPPED:
+            case.result = [Skipped(item.messages[0] if item.messages else "not checked")]
+        if item.messages:
+            case.system_out = "\n".join(item.messages)
+        suite.add_testcase(case)
+    if verdict.notes:
+        run = TestCase("run", classname=classname)
+        text = "\n".join(verdict.notes)
+        # a run that cannot prove anything is an error of the run, not a failed expectation
+        run.result = [Error(text, "inconclusive") if verdict.status is Status.INCONCLUSIVE else Failure(text, "run")]
+        suite.add_testcase(run)
+    suite.update_statistics()
+    suite.time = round(seconds, 3)  # after update_statistics, which sums the (untimed) cases
+    return suite
+
+
+def write_junit(path: str | Path, verdict: Verdict, lab: str, seconds: float = 0.0) -> Path:
+    xml = JUnitXml()
+    xml.add_testsuite(junit_suite(verdict, lab, seconds))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    xml.write(str(path), pretty=True)
+    return path
