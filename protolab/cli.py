@@ -241,6 +241,42 @@ def down(run_id: str | None) -> None:
         console.print(f"down: run {record.run_id} removed")
 
 
+@cli.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--run", "run_id", help="The run to enter (default: the newest topology that is up).")
+@click.argument("node_name", metavar="NODE")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_cmd(run_id: str | None, node_name: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND inside NODE of a topology that is up, e.g. `protolab exec client -- ip neigh`.
+
+    The command sees the node's network only, and an /etc/resolv.conf naming
+    the lab's resolver (bind-mounted for the command alone)."""
+    import subprocess
+
+    from .backends import get_backend
+    from .backends.ledger import all_records
+    from .services.resolvconf import MOUNT_AND_RUN, resolv_conf
+
+    if command[:1] == ("--",):
+        command = command[1:]
+    if not command:
+        raise Failure("name a command to run, e.g. protolab exec client -- ip neigh")
+    _require_root()
+    up = [r for r in all_records() if r.persistent and (run_id is None or r.run_id == run_id)]
+    if not up:
+        raise Failure(f"no run {run_id} is up" if run_id else "no topology is up: run 'protolab up' first")
+    deployment = get_backend(up[-1].backend).attach(up[-1])
+    node = deployment.node(node_name)
+    resolvers = [str(n.ip) for n in deployment.topology.nodes if n.role == "dns-resolver"]
+    conf = deployment.workdir / f"resolv.conf.{node.name}"
+    conf.write_text(resolv_conf(resolvers or ["127.0.0.1"]))
+    inner = ["unshare", "--mount", "--propagation", "private", "sh", "-c", MOUNT_AND_RUN, str(conf), *command]
+    try:
+        code = subprocess.call(deployment.nsenter(node, inner))
+    except FileNotFoundError as exc:
+        raise Failure(f"cannot run nsenter: {exc.strerror}") from None
+    sys.exit(code)
+
+
 @cli.command()
 def status() -> None:
     """Show the runs that are up and what they own."""

@@ -169,3 +169,24 @@ def test_clean_removes_what_a_killed_run_left_and_nothing_else(tmp_path):
     finally:
         for run_id in kept:
             protolab("down", run_id)
+
+
+def test_exec_runs_a_command_inside_a_node_of_the_topology_that_is_up():
+    host_resolv = Path("/etc/resolv.conf").read_bytes()
+    before = run_ids()
+    assert protolab("up").returncode == 0
+    (run_id,) = run_ids() - before
+    try:
+        addr = protolab("exec", "--run", run_id, "client", "--", "ip", "-br", "addr")
+        assert addr.returncode == 0 and "10.0.1.10/24" in addr.stdout
+        assert "10.0.2.80" not in addr.stdout
+        resolv = protolab("exec", "--run", run_id, "client", "--", "cat", "/etc/resolv.conf")
+        assert resolv.stdout == "nameserver 10.0.2.53\n"
+        assert protolab("exec", "--run", run_id, "client", "--", "sh", "-c", "exit 3").returncode == 3
+        unknown = protolab("exec", "--run", run_id, "nosuch", "--", "true")
+        assert unknown.returncode == 2 and "has no node 'nosuch'" in unknown.stderr
+    finally:
+        protolab("down", run_id)
+    assert Path("/etc/resolv.conf").read_bytes() == host_resolv
+    gone = protolab("exec", "--run", run_id, "client", "--", "true")
+    assert gone.returncode == 2 and f"no run {run_id} is up" in gone.stderr
