@@ -79,6 +79,7 @@ class NodeProgram:
         assert self.proc is not None, "start() first"
         deadline = self._started + self.ready_timeout
         while True:
+            self._record_forked()  # also while starting: a program that dies at start may leave children
             if self.proc.poll() is not None:
                 raise ServiceError(f"{self.what} in node {self.node.name} exited at start ({self._last_log_line()})")
             if self.probe():
@@ -112,11 +113,12 @@ class NodeProgram:
         self.forked = []
 
     def _record_forked(self) -> None:
-        """Put the processes the program forked into the run ledger (by PID and start time)."""
+        """Put the processes the program forked into the run ledger (by PID and start time), once each."""
         record = getattr(self.node.deployment, "record", None)
+        known = {pid for pid, _ in self.forked}
         for pid in descendants(self.proc.pid):
             start = process_start_time(pid)
-            if start is not None:
+            if start is not None and pid not in known:
                 self.forked.append((pid, start))
                 if record is not None:
                     record.add_process(pid, f"{self.what} (forked) in {self.node.name}")
