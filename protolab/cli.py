@@ -243,14 +243,17 @@ def down(run_id: str | None) -> None:
 
 @cli.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--run", "run_id", help="The run to enter (default: the newest topology that is up).")
+@click.option("--dns", is_flag=True, help="Run the lab's DNS servers (NSD, Unbound) while the command runs.")
 @click.argument("node_name", metavar="NODE")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def exec_cmd(run_id: str | None, node_name: str, command: tuple[str, ...]) -> None:
+def exec_cmd(run_id: str | None, dns: bool, node_name: str, command: tuple[str, ...]) -> None:
     """Run COMMAND inside NODE of a topology that is up, e.g. `protolab exec client -- ip neigh`.
 
     The command sees the node's network only, and an /etc/resolv.conf naming
-    the lab's resolver (bind-mounted for the command alone)."""
+    the lab's resolver (bind-mounted for the command alone). With --dns the
+    DNS hierarchy answers meanwhile: `protolab exec --dns client -- dig +trace www.example.lab`."""
     import subprocess
+    from contextlib import nullcontext
 
     from .backends import get_backend
     from .backends.ledger import all_records
@@ -270,8 +273,12 @@ def exec_cmd(run_id: str | None, node_name: str, command: tuple[str, ...]) -> No
     conf = deployment.workdir / f"resolv.conf.{node.name}"
     conf.write_text(resolv_conf(resolvers or ["127.0.0.1"]))
     inner = ["unshare", "--mount", "--propagation", "private", "sh", "-c", MOUNT_AND_RUN, str(conf), *command]
+    if dns:
+        from .services.hierarchy import DnsServers
+    servers = DnsServers(deployment) if dns else nullcontext()
     try:
-        code = subprocess.call(deployment.nsenter(node, inner))
+        with servers:  # started before the command, stopped (and waited for) after it
+            code = subprocess.call(deployment.nsenter(node, inner))
     except FileNotFoundError as exc:
         raise Failure(f"cannot run nsenter: {exc.strerror}") from None
     sys.exit(code)

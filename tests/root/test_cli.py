@@ -183,6 +183,11 @@ def test_exec_runs_a_command_inside_a_node_of_the_topology_that_is_up():
         resolv = protolab("exec", "--run", run_id, "client", "--", "cat", "/etc/resolv.conf")
         assert resolv.stdout == "nameserver 10.0.2.53\n"
         assert protolab("exec", "--run", run_id, "client", "--", "sh", "-c", "exit 3").returncode == 3
+        short = protolab("exec", "--run", run_id, "--dns", "client", "--", "dig", "+short", "www.example.lab")
+        assert (short.returncode, short.stdout) == (0, "10.0.2.80\n"), short.stderr
+        trace = protolab("exec", "--run", run_id, "--dns", "client", "--", "dig", "+trace", "+nodnssec", "www.example.lab")
+        assert "from 10.0.2.11#53(a.root-servers.lab)" in trace.stdout  # the walk starts at the lab's root
+        assert "www.example.lab.\t3600\tIN\tA\t10.0.2.80" in trace.stdout
         unknown = protolab("exec", "--run", run_id, "nosuch", "--", "true")
         assert unknown.returncode == 2 and "has no node 'nosuch'" in unknown.stderr
     finally:
