@@ -104,7 +104,7 @@ def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Pa
             console.print(view(result.trace, result.topology))
             console.print()
         console.print(render_verdict(verdict))
-        console.print(f"pcap:   {result.pcap}\nreport: {result.report}", markup=False)
+        console.print(f"pcap:   {result.pcap}\nreport: {result.report}", markup=False, soft_wrap=True)  # paths stay whole
     else:
         console.print(f"{lab.name}: {verdict.status.value}")
     if junit:
