@@ -5,7 +5,7 @@ from protolab.expect.trace import Frame, make_trace
 from protolab.expect.verdict import ItemResult, Status, Verdict
 from protolab.report import verdict_to_dict, write_json
 from protolab.report.json_report import HEX_LIMIT, jsonable
-from protolab.report.sample import sample_trace, sample_verdict
+from tests.unit.report_samples import sample_trace, sample_verdict
 
 
 def test_round_trips_through_json():

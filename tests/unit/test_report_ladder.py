@@ -8,7 +8,7 @@ from protolab.expect.trace import Frame, Trace, make_trace
 from protolab.expect.verdict import ItemResult, Status, Verdict
 from protolab.report import print_ladder, render_ladder
 from protolab.report.ladder import mark_text
-from protolab.report.sample import COLUMNS, sample_trace, sample_verdict
+from tests.unit.report_samples import COLUMNS, sample_trace, sample_verdict
 
 
 def render(renderable, width: int = 120) -> list[str]:

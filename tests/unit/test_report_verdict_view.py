@@ -4,7 +4,7 @@ from rich.console import Console
 
 from protolab.expect.verdict import ItemResult, Status, Verdict
 from protolab.report import render_verdict
-from protolab.report.sample import sample_verdict
+from tests.unit.report_samples import sample_verdict
 
 
 def render(verdict: Verdict, width: int = 100) -> list[str]:

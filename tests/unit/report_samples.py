@@ -3,7 +3,7 @@
 A client opens TCP to a web server through a router: ARP on lan1, the handshake
 crossing lan1 and lan2, a data segment and its retransmission.
 
-    python -m protolab.report.sample [WIDTH]
+    python -m tests.unit.report_samples [WIDTH]   (from the repository root)
 """
 
 from __future__ import annotations
