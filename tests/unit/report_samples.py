@@ -69,8 +69,8 @@ def sample_verdict() -> Verdict:
 def main(argv: list[str]) -> None:
     from rich.console import Console
 
-    from .ladder import render_ladder
-    from .verdict_view import render_verdict
+    from protolab.report.ladder import render_ladder
+    from protolab.report.verdict_view import render_verdict
 
     console = Console(width=int(argv[0])) if argv else Console()
     console.print(render_ladder(sample_trace(), sample_verdict(), COLUMNS, title="TCP through a router"))
