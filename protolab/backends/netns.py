@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +18,9 @@ from ..errors import BackendError
 from ..topology import load
 from ..topology.model import Topology
 from .kernel_settings import QUIET, node_sysctls, proc_path
-from .ledger import RunRecord, new_record, process_start_time
+from .ledger import RunRecord, new_record
 from .nsenter import entered, netns_path
+from .pids import alive, stop_process
 from .programs import NsenterDeployment
 
 WORK_ROOT = Path("/run/protolab/work")
@@ -176,8 +175,8 @@ def destroy(record: RunRecord) -> list[str]:
 
     removed = []
     for proc in record.processes:
-        if process_start_time(proc.pid) == proc.start_time:
-            _stop_pid(proc.pid)
+        if alive(proc.pid, proc.start_time):
+            stop_process(proc.pid, proc.start_time)
             removed.append(f"process {proc.pid} ({proc.what})")
     for name in record.namespaces:
         if os.path.exists(netns_path(name)):
@@ -189,25 +188,3 @@ def destroy(record: RunRecord) -> list[str]:
         shutil.rmtree(record.workdir, ignore_errors=True)
     record.delete()
     return removed
-
-
-def _stop_pid(pid: int, grace: float = 2.0) -> None:
-    """SIGTERM, then SIGKILL after `grace`; reap it if it is our child."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            if process_start_time(pid) is None:
-                return
-        time.sleep(0.01)
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass

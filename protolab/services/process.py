@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from ..backends.base import NodeHandle
 from ..backends.ledger import process_start_time
+from ..backends.pids import stop_process
 from ..errors import BackendError
 
 PROBE_INTERVAL = 0.003  # seconds between readiness probes
@@ -107,7 +108,7 @@ class NodeProgram:
             self.proc = None
         record = getattr(self.node.deployment, "record", None)
         for pid, start in self.forked:
-            _wait_gone(pid, start)
+            stop_process(pid, start, grace=STOP_GRACE, term_after=STOP_GRACE / 4)  # it follows its parent out
             if record is not None:
                 record.forget_process(pid)
         self.forked = []
@@ -165,42 +166,6 @@ def _become_subreaper() -> None:
     import ctypes
 
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-
-def _reap(pid: int) -> bool:
-    """Collect the exit status of `pid` if it is our (re-parented) child and has ended."""
-    try:
-        return os.waitpid(pid, os.WNOHANG)[0] == pid
-    except ChildProcessError:
-        return False
-
-
-def _alive(pid: int, start: int) -> bool:
-    """The same process (PID and start time) still exists and is not a zombie."""
-    if process_start_time(pid) != start:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _wait_gone(pid: int, start: int, grace: float = STOP_GRACE) -> None:
-    """Wait for a forked process to follow its parent out; SIGTERM it after a
-    quarter of `grace`, SIGKILL after `grace`."""
-    begin = time.monotonic()
-    signals = [(grace / 4, signal.SIGTERM), (grace, signal.SIGKILL)]
-    while _alive(pid, start) and not _reap(pid):
-        if signals and time.monotonic() - begin > signals[0][0]:
-            try:
-                os.kill(pid, signals.pop(0)[1])
-            except ProcessLookupError:
-                return
-        elif not signals:
-            return
-        time.sleep(0.002)
-    _reap(pid)  # a zombie left by the loop's last look
 
 
 def start_together(programs: Iterable[NodeProgram]) -> None:
