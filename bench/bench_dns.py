@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_run import namespaces_of  # the same check of what a bench's runs left
+
 TARGET_READY_MS = 150.0
 TARGET_WALK_MS = 50.0
 TARGET_RUN_S = 1.5
@@ -135,12 +137,6 @@ def bench_runs(repeat: int) -> list[str]:
     print("verdicts: " + "  ".join(f"{v} {n}" for v, n in sorted(verdicts.items())))
     print(verdict_line("median wall", statistics.median(wall) / 1000, TARGET_RUN_S, "s"))
     return ids
-
-
-def namespaces_of(run_ids: list[str]) -> list[str]:
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
-    mine = tuple(f"plab-{r}-" for r in run_ids if r != "?")
-    return sorted(line.split()[0] for line in out.splitlines() if mine and line.startswith(mine))
 
 
 def main() -> None:
