@@ -1,0 +1,423 @@
+"""The grader's side of confinement: one zygote per run, one sandbox per call.
+
+`ConfinedSolution` starts the zygote in the student's node (it warms up while
+the lab sets the stage), hands it each call with the call's own channel,
+output pipe and report channel, serves the lab handles' requests during the
+call, and turns whatever comes back — JSON only — into a `CallOutcome`. The
+grader never imports the student's file and never runs a byte of its code.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import LabError, ProtolabError
+from . import channel, codec
+from .limits import MIB, Limits
+from .sandbox import SOURCE_MAX
+
+READY_TIMEOUT = 60.0  # seconds for the zygote to import its libraries (a cold disk can be slow)
+FINISH_TIMEOUT = 2.0  # seconds for a sandbox to end after its call returned
+DEFAULT_PREWARM = ("scapy.layers.inet", "scapy.layers.l2", "protolab.wire.host", "protolab.wire.sockets",
+                   "protolab.services.tcpwatch", "protolab.wire.tcp")
+PREWARM_ROOTS = ("scapy", "dns", "protolab")
+SIGNAL_NAMES = {s.value: s.name for s in signal.Signals}
+
+
+class ConfinementError(ProtolabError):
+    """The sandbox could not be set up on this machine (an environment problem, never the student's)."""
+
+
+class SolutionFileError(LabError):
+    """The student's file cannot be handed in at all (too large, not a regular file): graded as a failure."""
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    ok: bool
+    value: Any = None
+    error: str = ""  # what went wrong, phrased to follow "your connect() "
+    seconds: float = 0.0
+
+
+@dataclass
+class OutputLog:
+    """The head of what the student's processes printed, and how much there was in all."""
+
+    limit: int
+    head: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.limit - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+
+    @property
+    def cut(self) -> int:
+        return self.total - len(self.head)
+
+    def text(self) -> str:
+        return self.head.decode("utf-8", errors="backslashreplace")
+
+
+@dataclass
+class _Call:
+    number: int
+    chan: socket.socket
+    report: socket.socket
+    output: int | None  # read end of the output pipe, until end of file
+    ended: dict | None = None
+    result_seen: bool = False
+
+
+class ConfinedSolution:
+    """A student's file, run confined in `node` — `call()` it like the student's function."""
+
+    def __init__(self, path: Path, function: str, netns: str, node_name: str, *, limits: Limits = Limits(),
+                 hide: Sequence[str] = ()) -> None:
+        self.path, self.function, self.netns, self.node_name = Path(path), function, netns, node_name
+        self.limits = limits
+        self.source = read_solution(self.path)
+        self.problems: list[str] = []  # found after a call had returned (processes left behind)
+        self.output = OutputLog(limits.output)
+        self.calls = 0
+        self._hide = tuple(hide)
+        self._zygote: subprocess.Popen | None = None
+        self._control: socket.socket | None = None
+        self._ready = False
+        self._pending: list[_Call] = []  # returned calls whose sandboxes may still be ending
+        self._memfd: int | None = None
+
+    # -- life cycle --------------------------------------------------------
+    def start(self) -> None:
+        """Launch the zygote (it imports scapy and friends while the lab sets up)."""
+        if self._zygote is not None:
+            return
+        ours, theirs = channel.pair()
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+               "MALLOC_ARENA_MAX": "2", "HOME": os.environ.get("HOME", "/root"),
+               "PROTOLAB_HIDE": os.pathsep.join(self._hide)}
+        path_entry = _package_parent_if_needed()
+        if path_entry:
+            env["PYTHONPATH"] = path_entry
+        argv = [sys.executable, "-s", "-P", "-m", "protolab.confine.zygote", str(os.getpid()),
+                str(theirs.fileno()), self.netns, *DEFAULT_PREWARM, *prewarm_modules(self.source)]
+        try:
+            self._zygote = subprocess.Popen(argv, pass_fds=(theirs.fileno(),), env=env, cwd="/",
+                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL)
+        except OSError as exc:
+            ours.close()
+            raise ConfinementError(f"cannot start the sandbox's launcher: {exc}") from None
+        finally:
+            theirs.close()
+        self._control = ours
+
+    def close(self) -> None:
+        """Finish the last call, stop the zygote and every sandbox it still has."""
+        for call in self._pending:
+            self._finish(call)
+        self._pending.clear()
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._zygote is not None:
+            try:
+                self._zygote.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._zygote.kill()
+                self._zygote.wait()
+            self._zygote = None
+        if self._memfd is not None:
+            os.close(self._memfd)
+            self._memfd = None
+
+    def __enter__(self) -> ConfinedSolution:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- calls -------------------------------------------------------------
+    def call(self, args: tuple, kwargs: dict, timeout: float) -> CallOutcome:
+        """Run the student's function once, in a new sandbox; its import counts in `timeout`."""
+        self.start()
+        self._wait_ready()
+        handles: list[Any] = []
+        try:
+            spec = {
+                "function": self.function, "filename": self.path.name, "timeout": timeout,
+                "limits": self.limits.as_dict(),
+                "args": codec.encode(tuple(args), handles), "kwargs": codec.encode(dict(kwargs), handles),
+            }
+        except codec.CodecError as exc:
+            raise LabError(f"the lab passes the student's function something it cannot hand over: {exc}") from None
+        for handle in handles:
+            node = getattr(handle, "name", self.node_name)
+            if node != self.node_name:
+                raise LabError(f"the lab hands the student a handle of {node}, but the student's code runs in {self.node_name}")
+        self.calls += 1
+        chan_ours, chan_theirs = channel.pair()
+        report_ours, report_theirs = channel.pair()
+        out_r, out_w = os.pipe()
+        try:
+            channel.send(self._control, {"op": "call", "id": self.calls, "spec": spec},
+                         [self._source_fd(), chan_theirs.fileno(), report_theirs.fileno(), out_w])
+        except OSError as exc:
+            for sock in (chan_ours, report_ours):
+                sock.close()
+            os.close(out_r)
+            raise ConfinementError(f"the sandbox's launcher is gone: {exc}") from None
+        finally:
+            chan_theirs.close()
+            report_theirs.close()
+            os.close(out_w)
+        call = _Call(self.calls, chan_ours, report_ours, out_r)
+        start = time.monotonic()
+        outcome = self._converse(call, handles, start + timeout, timeout)
+        outcome = CallOutcome(outcome.ok, outcome.value, outcome.error, time.monotonic() - start)
+        self._pending.append(call)  # its sandbox ends on its own; close() collects what it reports
+        return outcome
+
+    def _converse(self, call: _Call, handles: list[Any], deadline: float, timeout: float) -> CallOutcome:
+        imported = False
+        chan_open = True
+        while True:
+            watch = [call.report] + ([call.chan] if chan_open else []) + ([call.output] if call.output is not None else [])
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._kill(call)
+                what = "return" if imported else "finish importing"
+                return CallOutcome(False, error=f"did not {what} within {timeout:g} s and was stopped")
+            ready = select.select(watch, [], [], left)[0]
+            if call.output is not None and call.output in ready:
+                self._read_output(call)
+            if call.report in ready:
+                call.ended = self._read_report(call)
+                if not chan_open or call.chan not in ready:
+                    return self._ended_without_result(call, imported, timeout)
+            if chan_open and call.chan in ready:
+                try:
+                    message, fds = channel.receive(call.chan)
+                except (OSError, channel.ChannelError) as exc:
+                    self._kill(call)
+                    return CallOutcome(False, error=f"sent something that is not a message of the lab ({exc}) and was stopped")
+                for fd in fds:
+                    os.close(fd)
+                if message is None:
+                    chan_open = False
+                    deadline = min(deadline, time.monotonic() + FINISH_TIMEOUT)  # the report follows at once
+                    if call.ended is not None:
+                        return self._ended_without_result(call, imported, timeout)
+                    continue
+                op = message.get("op")
+                if op == "imported":
+                    imported = True
+                elif op == "rpc":
+                    self._serve(call, handles, message)
+                elif op == "result":
+                    call.result_seen = True
+                    try:
+                        return CallOutcome(True, codec.decode(message.get("value"), types=False))
+                    except (codec.CodecError, ValueError, TypeError) as exc:
+                        return CallOutcome(False, error=f"returned a value that cannot be read back ({exc})")
+                elif op == "error":
+                    call.result_seen = True
+                    return self._error(message)
+
+    def _serve(self, call: _Call, handles: list[Any], message: dict) -> None:
+        number = message.get("handle")
+        reply: Any = None
+        if isinstance(number, int) and 0 <= number < len(handles) and hasattr(handles[number], "serve"):
+            try:
+                reply = handles[number].serve(codec.decode(message.get("request"), types=False))
+            except (codec.CodecError, ValueError, TypeError, KeyError):
+                reply = None  # a malformed request gets nothing
+        try:
+            channel.send(call.chan, {"reply": codec.encode(reply)})
+        except OSError:
+            pass
+
+    def _error(self, message: dict) -> CallOutcome:
+        text = str(message.get("error", "failed"))[:2000]
+        phase = message.get("phase")
+        if message.get("kind") == "memory":
+            return CallOutcome(False, error=self._memory_text())
+        if phase == "import":
+            return CallOutcome(False, error=f"could not be used: {text}")
+        if phase == "sandbox":
+            raise ConfinementError(f"the sandbox could not be entered in {self.node_name}: {text}")
+        if phase == "setup":
+            raise ConfinementError(f"the lab's handles could not be opened in {self.node_name}: {text}")
+        if phase == "result":
+            return CallOutcome(False, error=text)
+        if text.startswith("called exit()"):
+            return CallOutcome(False, error=text)
+        return CallOutcome(False, error=f"raised {text}")
+
+    def _ended_without_result(self, call: _Call, imported: bool, timeout: float) -> CallOutcome:
+        ended = call.ended or {}
+        if ended.get("op") == "failed":
+            raise ConfinementError(str(ended.get("error", "the sandbox could not be built"))[:500])
+        when = "during the call" if imported else "at import"
+        sig, code = ended.get("signal"), ended.get("exit")
+        rss = int(ended.get("maxrss_kb") or 0) * 1024
+        if isinstance(sig, int) and sig:
+            if sig == signal.SIGXCPU:
+                return CallOutcome(False, error=f"used more than {self.limits.cpu_limit(timeout)} s of CPU time and was stopped")
+            if rss >= 0.9 * self.limits.memory:
+                return CallOutcome(False, error=self._memory_text())
+            return CallOutcome(False, error=f"was killed by signal {sig} ({SIGNAL_NAMES.get(sig, '?')}) {when}")
+        if code is not None:
+            return CallOutcome(False, error=f"exited {when} with code {code} instead of returning (exit() or os._exit())")
+        return CallOutcome(False, error=f"ended {when} without returning")
+
+    def _memory_text(self) -> str:
+        return f"used more than {self.limits.memory // MIB} MiB of memory and was stopped"
+
+    def _finish(self, call: _Call) -> None:
+        """Wait for a returned call's sandbox to end; note what it left behind; close its descriptors."""
+        deadline = time.monotonic() + FINISH_TIMEOUT
+        killed = False
+        while call.ended is None or call.output is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if killed:
+                    break
+                self._kill(call)
+                killed, deadline = True, time.monotonic() + FINISH_TIMEOUT
+                continue
+            watch = ([call.report] if call.ended is None else []) + ([call.output] if call.output is not None else [])
+            ready = select.select(watch, [], [], left)[0]
+            if call.output is not None and call.output in ready:
+                self._read_output(call)
+            if call.ended is None and call.report in ready:
+                call.ended = self._read_report(call) or {"op": "gone"}
+        if call.output is not None:
+            os.close(call.output)
+            call.output = None
+        call.chan.close()
+        call.report.close()
+        left = (call.ended or {}).get("left")
+        if isinstance(left, int) and left > 0:
+            self.problems.append(f"left {left} process{'es' if left > 1 else ''} running after it returned: "
+                                 "they were stopped (a solution must not leave anything behind)")
+        if killed:
+            self.problems.append("kept running after it returned and was stopped")
+
+    def _read_output(self, call: _Call) -> None:
+        chunk = os.read(call.output, 65536)
+        if chunk:
+            self.output.add(chunk)
+        else:
+            os.close(call.output)
+            call.output = None
+
+    def _read_report(self, call: _Call) -> dict | None:
+        try:
+            message, fds = channel.receive(call.report)
+        except (OSError, channel.ChannelError):
+            return {"op": "gone"}
+        for fd in fds:
+            os.close(fd)
+        return message if message is not None else {"op": "gone"}
+
+    def _kill(self, call: _Call) -> None:
+        if self._control is not None:
+            try:
+                channel.send(self._control, {"op": "kill", "id": call.number})
+            except OSError:
+                pass
+
+    def _wait_ready(self) -> None:
+        if self._ready:
+            return
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not select.select([self._control], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            if time.monotonic() >= deadline:
+                raise ConfinementError(f"the sandbox's launcher did not start within {READY_TIMEOUT:g} s")
+        try:
+            message, _ = channel.receive(self._control)
+        except (OSError, channel.ChannelError) as exc:
+            raise ConfinementError(f"the sandbox's launcher failed: {exc}") from None
+        if message is None or message.get("op") != "ready":
+            error = (message or {}).get("error", "it exited at once")
+            raise ConfinementError(f"the sandbox's launcher failed in {self.node_name}: {error}")
+        self._ready = True
+
+    def _source_fd(self) -> int:
+        if self._memfd is None:
+            self._memfd = os.memfd_create("protolab-solution", os.MFD_CLOEXEC)
+            os.write(self._memfd, self.source)
+        return self._memfd
+
+
+def read_solution(path: Path) -> bytes:
+    """The student's file as bytes: a regular file of at most 1 MiB (the grader never imports it)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise LabError(f"solution file {path} does not exist") from None
+    except OSError as exc:
+        raise LabError(f"cannot read solution file {path}: {exc.strerror}") from None
+    import stat
+
+    if not stat.S_ISREG(info.st_mode):
+        raise LabError(f"solution file {path} is not a regular file")
+    if info.st_size > SOURCE_MAX:
+        raise SolutionFileError(f"{path.name} is larger than {SOURCE_MAX // 1024} KiB")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(SOURCE_MAX + 1)
+    except OSError as exc:
+        raise LabError(f"cannot read solution file {path}: {exc.strerror}") from None
+    if len(data) > SOURCE_MAX:
+        raise SolutionFileError(f"{path.name} is larger than {SOURCE_MAX // 1024} KiB")
+    return data
+
+
+def prewarm_modules(source: bytes) -> list[str]:
+    """The scapy, dnspython and protolab modules the file imports (read from its syntax tree, never run)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return sorted({n for n in names if n.split(".")[0] in PREWARM_ROOTS and n.replace(".", "").replace("_", "").isalnum()})
+
+
+def _package_parent_if_needed() -> str | None:
+    """The folder holding protolab, when the package is not installed (run from a source tree)."""
+    import protolab
+
+    parent = str(Path(protolab.__file__).resolve().parents[1])
+    site = [p for p in sys.path if "site-packages" in p or "dist-packages" in p]
+    return None if any(os.path.realpath(p) == parent for p in site) or _installed() else parent
+
+
+def _installed() -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.distribution("protolab")
+        return True
+    except metadata.PackageNotFoundError:
+        return False
