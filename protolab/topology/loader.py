@@ -10,10 +10,13 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import TopologyError
+from ..files import FileRefused, read_bounded
 from .model import Interface, Lan, Node, Service, Topology
 from .validate import validate
 
 DEFAULT_NAME = "default"
+MAX_BYTES = 1 << 20  # a topology is a few kilobytes
+MAX_NESTING = 16  # tables and arrays inside each other (the default topology: 6)
 
 
 def default_path() -> Path:
@@ -24,9 +27,11 @@ def load(path: str | Path | None = None) -> Topology:
     """Read, parse and validate a topology file (the packaged default if None)."""
     path = Path(path) if path is not None else default_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, limit=MAX_BYTES, what="topology files").decode("utf-8")
     except OSError as exc:
         raise TopologyError(f"cannot read topology {path}: {exc.strerror or exc}") from None
+    except FileRefused as exc:
+        raise TopologyError(f"cannot read topology {path}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise TopologyError(
             f"cannot read topology {path}: not UTF-8 ({exc.reason} at byte {exc.start})"
@@ -36,13 +41,70 @@ def load(path: str | Path | None = None) -> Topology:
 
 def loads(text: str, source: str = "<topology>") -> Topology:
     """Parse and validate topology TOML text."""
+    depth = nesting(text)
+    if depth > MAX_NESTING:  # tomllib recurses once per level: refuse before it runs out of stack
+        raise TopologyError(f"{source}: nested {depth} levels deep (at most {MAX_NESTING} are allowed)")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TopologyError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:  # not reached after the check above; kept as a last guard
+        raise TopologyError(f"{source}: nested too deeply") from None
+    depth = data_depth(data)
+    if depth > MAX_NESTING:  # dotted keys (a.b.c.d = 1) nest without brackets
+        raise TopologyError(f"{source}: nested {depth} levels deep (at most {MAX_NESTING} are allowed)")
     topology = _build(data, source)
     validate(topology, source)
     return topology
+
+
+def nesting(text: str) -> int:
+    """The deepest nesting of [ and { in TOML text, outside strings and comments.
+
+    A linear scan, no recursion: it bounds the input before tomllib (which
+    recurses per level) sees it. Table headers ([a], [[a]]) count as one or
+    two levels while they are open, which only overestimates."""
+    depth = deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            i += len(quote)
+            while i < n and not text.startswith(quote, i):
+                if c == '"' and text[i] == "\\":
+                    i += 1  # an escaped character, maybe a quote
+                elif len(quote) == 1 and text[i] == "\n":
+                    break  # a one-line string ends at the line's end (tomllib reports it)
+                i += 1
+            i += len(quote)
+            continue
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return deepest
+
+
+def data_depth(data: Any) -> int:
+    """How deeply tables and arrays nest in parsed data (iterative)."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        todo.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _build(data: dict[str, Any], source: str) -> Topology:

@@ -29,10 +29,10 @@ def validate(topology: Topology, source: str = "<topology>") -> None:
     for name, count in Counter(list(lan_names) + [n.name for n in topology.nodes]).items():
         if count > 1 and name in lan_names:
             fail(f"name {name!r} is used by both a lan and a node")
-    for a in topology.lans:
-        for b in topology.lans:
-            if a.name < b.name and a.subnet.overlaps(b.subnet):
-                fail(f"lans '{a.name}' ({a.subnet}) and '{b.name}' ({b.subnet}) overlap")
+    pair = _overlap(topology.lans)
+    if pair:
+        a, b = pair
+        fail(f"lans '{a.name}' ({a.subnet}) and '{b.name}' ({b.subnet}) overlap")
 
     seen_ip: dict[str, str] = {}
     seen_mac: dict[str, str] = {}
@@ -67,6 +67,20 @@ def validate(topology: Topology, source: str = "<topology>") -> None:
         for service in node.services:
             if service.port is None and service.kind == "tcp-listener":
                 fail(f"node '{node.name}': a tcp-listener needs a port")
+
+
+def _overlap(lans) -> tuple | None:
+    """Two LANs whose subnets overlap (by name order), or None.
+
+    Sorted by first address, a subnet overlaps an earlier one exactly when it
+    starts at or before the furthest end seen so far: n log n, not n²."""
+    reach = None  # the LAN ending furthest among those seen
+    for lan in sorted(lans, key=lambda l: (int(l.subnet.network_address), l.subnet.prefixlen)):
+        if reach is not None and int(lan.subnet.network_address) <= int(reach.subnet.broadcast_address):
+            return tuple(sorted((reach, lan), key=lambda l: l.name))
+        if reach is None or int(lan.subnet.broadcast_address) > int(reach.subnet.broadcast_address):
+            reach = lan
+    return None
 
 
 def _check_gateway(topology: Topology, name: str, fail) -> None:
