@@ -76,31 +76,95 @@ def _ticks_per_second(tsresol: bytes | None) -> int:
     return 2 ** (r & 0x7F) if r & 0x80 else 10**r
 
 
+MAX_FILE_BYTES = 256 << 20  # a lab's capture is kilobytes; refuse what cannot be one
+MAX_BLOCK_BYTES = 4 << 20  # a block holds one frame (at most 64 KiB here) and its options
+MAX_FRAMES = 1_000_000
+PCAP_MAGICS = {b"\xa1\xb2\xc3\xd4", b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1"}
+
+
+class PcapngError(ValueError):
+    """The file is not a capture this reader accepts (one line: why)."""
+
+
 def read_pcapng(path: str | Path) -> list[tuple[str, int, str | None, bytes]]:
-    """Read a file from `write_pcapng`: (link, time_ns, comment, data) per frame."""
-    buf = Path(path).read_bytes()
+    """Read a file from `write_pcapng`: (link, time_ns, comment, data) per frame.
+
+    Bounded: a FIFO, device or directory is refused before anything is read
+    (see protolab.files), a file above MAX_FILE_BYTES too; the magic number is
+    checked first; then the file is read one block at a time, each block's
+    length checked (at most MAX_BLOCK_BYTES, within the file) before its body
+    is read. Raises PcapngError (a ValueError) or OSError."""
+    from ..files import open_regular
+
+    with open_regular(path, limit=MAX_FILE_BYTES, what="captures") as f:
+        return _read_blocks(f)
+
+
+def _read_blocks(f) -> list[tuple[str, int, str | None, bytes]]:
+    first = f.read(4)
+    if len(first) < 4:
+        raise PcapngError("empty or too short to be a capture")
+    if first in PCAP_MAGICS:
+        raise PcapngError("a pcap (libpcap) file: only pcapng is read (e.g. editcap -F pcapng converts it)")
+    if struct.unpack("<I", first)[0] != SHB:
+        raise PcapngError(f"not a pcapng capture (it starts with 0x{first.hex()}, not a section header block)")
     bo = "<"
     links: list[tuple[str, int]] = []
     frames: list[tuple[str, int, str | None, bytes]] = []
-    pos = 0
-    while pos + 12 <= len(buf):
-        block_type = struct.unpack_from(bo + "I", buf, pos)[0]
+    pos, head = 0, first
+    while True:
+        head += f.read(8 - len(head))
+        if not head:
+            return frames
+        if len(head) < 8:
+            raise PcapngError(f"truncated block header at offset {pos}")
+        block_type = struct.unpack_from("<I", head)[0]  # SHB's type reads the same in both byte orders
         if block_type == SHB:
-            bo = "<" if struct.unpack_from("<I", buf, pos + 8)[0] == BYTE_ORDER_MAGIC else ">"
+            magic = f.read(4)
+            if len(magic) < 4:
+                raise PcapngError(f"truncated section header at offset {pos}")
+            if magic == struct.pack("<I", BYTE_ORDER_MAGIC):
+                bo = "<"
+            elif magic == struct.pack(">I", BYTE_ORDER_MAGIC):
+                bo = ">"
+            else:
+                raise PcapngError(f"section header at offset {pos} has no byte-order magic")
             links = []
-        total = struct.unpack_from(bo + "I", buf, pos + 4)[0]
-        if total < 12 or pos + total > len(buf):
-            raise ValueError(f"truncated or corrupt pcapng block at offset {pos}")
-        body = buf[pos + 8 : pos + total - 4]
+        else:
+            block_type = struct.unpack_from(bo + "I", head)[0]
+            magic = b""
+        total = struct.unpack_from(bo + "I", head, 4)[0]
+        if total < 12 + len(magic) or total % 4 or total > MAX_BLOCK_BYTES:
+            raise PcapngError(f"corrupt block at offset {pos} (length {total})")
+        rest = f.read(total - 8 - len(magic))
+        if len(rest) < total - 8 - len(magic):
+            raise PcapngError(f"truncated block at offset {pos}")
+        if struct.unpack_from(bo + "I", rest, len(rest) - 4)[0] != total:
+            raise PcapngError(f"corrupt block at offset {pos} (its two lengths differ)")
+        body = magic + rest[:-4]
         if block_type == IDB:
+            if len(body) < 8:
+                raise PcapngError(f"short interface block at offset {pos}")
             opts = _parse_options(body[8:], bo)
-            links.append((opts.get(IF_NAME, b"").decode(), _ticks_per_second(opts.get(IF_TSRESOL))))
+            links.append((opts.get(IF_NAME, b"").decode(errors="replace"), _ticks_per_second(opts.get(IF_TSRESOL))))
         elif block_type == EPB:
-            if_id, hi, lo, caplen, _origlen = struct.unpack_from(bo + "IIIII", body)
-            name, per_second = links[if_id]
-            data = body[20 : 20 + caplen]
-            comment = _parse_options(body[20 + caplen + (-caplen % 4) :], bo).get(OPT_COMMENT)
-            time_ns = ((hi << 32) | lo) * 1_000_000_000 // per_second
-            frames.append((name, time_ns, None if comment is None else comment.decode(), data))
+            frames.append(_packet(body, bo, links, pos))
+            if len(frames) > MAX_FRAMES:
+                raise PcapngError(f"more than {MAX_FRAMES} frames: not a lab's capture")
         pos += total
-    return frames
+        head = b""
+
+
+def _packet(body: bytes, bo: str, links: list[tuple[str, int]], pos: int) -> tuple[str, int, str | None, bytes]:
+    if len(body) < 20:
+        raise PcapngError(f"short packet block at offset {pos}")
+    if_id, hi, lo, caplen, _origlen = struct.unpack_from(bo + "IIIII", body)
+    if if_id >= len(links):
+        raise PcapngError(f"packet block at offset {pos} names interface {if_id}, which is not described")
+    if caplen > len(body) - 20:
+        raise PcapngError(f"packet block at offset {pos} is shorter than its frame ({caplen} bytes)")
+    name, per_second = links[if_id]
+    data = body[20 : 20 + caplen]
+    comment = _parse_options(body[20 + caplen + (-caplen % 4) :], bo).get(OPT_COMMENT)
+    time_ns = ((hi << 32) | lo) * 1_000_000_000 // per_second
+    return name, time_ns, None if comment is None else comment.decode(errors="replace"), data

@@ -121,7 +121,9 @@ def check_pcap(lab: Lab, pcap: Path, raw_params: Mapping[str, str]) -> tuple[Ver
 
     try:
         records = read_pcapng(pcap)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise LabError(f"cannot read {pcap}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # not a file, too large, not pcapng, corrupt: the reader says which
         raise LabError(f"cannot read {pcap}: {exc}") from None
     frames = [RawFrame(t, link, _sender(comment), data) for link, t, comment, data in records]
     topology = load()

@@ -1,9 +1,14 @@
+import os
+import random
+import struct
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from scapy.utils import PcapNgReader
 
 from protolab.capture import CaptureResult, RawFrame, read_pcapng, write_pcapng
+from protolab.capture.pcapng import MAX_BLOCK_BYTES, MAX_FILE_BYTES, PcapngError
 
 BROADCAST = b"\xff" * 6
 
@@ -54,3 +59,80 @@ def test_frames_keep_their_link_when_another_link_is_empty(tmp_path: Path) -> No
                         kernel_drops=0)
     path = write_pcapng(tmp_path / "one.pcapng", one)
     assert [link for link, *_ in read_pcapng(path)] == ["lan2"]
+
+
+# -- reading what a user names: bounded, one clear reason when it is not a capture
+
+
+def refusal(path) -> str:
+    with pytest.raises(ValueError) as caught:
+        read_pcapng(path)
+    return str(caught.value)
+
+
+def test_a_directory_a_fifo_and_a_device_are_refused_before_anything_is_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # open() for reading would block until a writer came
+    assert refusal(tmp_path) == "is a directory, not a file"
+    assert refusal(fifo) == "is a FIFO, not a file"
+    assert refusal("/dev/zero") == "is a character device, not a file"
+
+
+def test_a_file_above_the_limit_is_refused_by_its_size(tmp_path: Path) -> None:
+    path = tmp_path / "big.pcapng"
+    with open(path, "wb") as f:  # sparse: 10 GB that take no room
+        f.write(write_pcapng(tmp_path / "x.pcapng", RESULT).read_bytes())
+        f.truncate(10 * 10**9)
+    assert refusal(path) == "is 9.3 GiB: captures above 256 MiB are refused"
+    assert MAX_FILE_BYTES == 256 << 20
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty or too short to be a capture"),
+        (b"\xd4\xc3\xb2\xa1" + b"\0" * 20, "a pcap (libpcap) file: only pcapng is read"),
+        (b"# protolab\n", "not a pcapng capture (it starts with 0x23207072, not a section header block)"),
+        (struct.pack("<II", 0x0A0D0D0A, 28) + b"\0" * 20, "section header at offset 0 has no byte-order magic"),
+    ],
+)
+def test_the_magic_number_is_checked_first(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(content)
+    assert refusal(path).startswith(reason)
+
+
+def test_a_block_claiming_a_huge_length_is_refused_without_being_read(tmp_path: Path) -> None:
+    good = write_pcapng(tmp_path / "x.pcapng", RESULT).read_bytes()
+    shb_len = struct.unpack_from("<I", good, 4)[0]
+    for claimed in (MAX_BLOCK_BYTES + 4, 0xFFFFFFFC):
+        bad = good[:shb_len] + struct.pack("<II", 6, claimed) + b"\0" * 64
+        (tmp_path / "bad").write_bytes(bad)
+        assert refusal(tmp_path / "bad") == f"corrupt block at offset {shb_len} (length {claimed})"
+
+
+def test_a_packet_on_an_undescribed_interface_is_refused(tmp_path: Path) -> None:
+    one = CaptureResult(frames=FRAMES[:1], links=("lan1",), kernel_packets=1, kernel_drops=0)
+    data = bytearray(write_pcapng(tmp_path / "x.pcapng", one).read_bytes())
+    epb = data.rindex(struct.pack("<I", 6))
+    data[epb + 8 : epb + 12] = struct.pack("<I", 7)  # interface 7 of 1
+    (tmp_path / "bad").write_bytes(bytes(data))
+    assert "names interface 7, which is not described" in refusal(tmp_path / "bad")
+
+
+def test_corrupted_captures_fail_with_a_reason_never_another_exception(tmp_path: Path) -> None:
+    good = write_pcapng(tmp_path / "x.pcapng", RESULT).read_bytes()
+    rng = random.Random(7)
+    path, refused = tmp_path / "fuzz.pcapng", 0
+    for _ in range(1500):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(len(data))]
+        path.write_bytes(bytes(data))
+        try:
+            read_pcapng(path)
+        except PcapngError:
+            refused += 1
+    assert refused > 300  # most damage is noticed; the rest is damage inside frame bytes
