@@ -8,6 +8,7 @@ untracked object. Nothing is ever found or deleted by name pattern.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
@@ -17,15 +18,30 @@ from pathlib import Path
 LEDGER_DIR = Path(os.environ.get("PROTOLAB_LEDGER_DIR", "/run/protolab/runs"))
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def process_start_time(pid: int) -> int | None:
     """The kernel's start time of a process (clock ticks since boot), or None if gone.
 
     Recorded with every PID so a recycled PID is never mistaken for ours."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    fields = _stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def process_alive(pid: int, start: int) -> bool:
+    """The same process (PID and start time) exists and is not a zombie.
+
+    A zombie has ended: it holds no socket, file or lock, only its exit status
+    until its parent (maybe a PID 1 that never reaps) collects it."""
+    fields = _stat(pid)
+    return fields is not None and int(fields[19]) == start and fields[0] != "Z"
 
 
 @dataclass
@@ -58,7 +74,8 @@ class RunRecord:
         return LEDGER_DIR / f"{self.run_id}.lock"
 
     def owner_alive(self) -> bool:
-        return process_start_time(self.owner_pid) == self.owner_start
+        """The process that made this run is still running (a zombie is not)."""
+        return process_alive(self.owner_pid, self.owner_start)
 
     def save(self) -> None:
         LEDGER_DIR.mkdir(parents=True, exist_ok=True)
@@ -71,6 +88,7 @@ class RunRecord:
         self.save()
 
     def add_process(self, pid: int, what: str) -> None:
+        """Record a process by PID and start time (nothing if it has already gone)."""
         start = process_start_time(pid)
         if start is not None:
             self.processes.append(OwnedProcess(pid, start, what))
@@ -82,7 +100,63 @@ class RunRecord:
 
     def delete(self) -> None:
         self.lock_path.unlink(missing_ok=True)
+        self.path.with_suffix(".tmp").unlink(missing_ok=True)  # a save() cut short by a kill
         self.path.unlink(missing_ok=True)
+
+
+# -- the lock on a topology that is up ----------------------------------------
+# A lab run on a topology brought up with `protolab up` holds an flock on the
+# run's lock file for as long as it uses it, and writes who it is into the
+# file; `down` and `clean --all` take the same lock before destroying the
+# topology, so they never pull it from under a running lab.
+def try_lock(record: RunRecord, holder: str = "") -> int | None:
+    """Lock a recorded run for this process: the lock's fd, or None if another
+    process holds it or the run has been removed meanwhile."""
+    LEDGER_DIR.mkdir(parents=True, exist_ok=True)
+    fd = os.open(record.lock_path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    if not record.path.exists():  # removed (by `down`) between our look and our lock
+        _unlink_if_same(record.lock_path, fd)
+        os.close(fd)
+        return None
+    pid = os.getpid()
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps({"pid": pid, "start": process_start_time(pid), "what": holder}).encode(), 0)
+    return fd
+
+
+def lock_for_removal(record: RunRecord, wait: float = 0.5) -> int | None:
+    """Lock a run before removing it, waiting up to `wait` s for a lab run to
+    finish; None if it is still held (see `lock_holder` for whom)."""
+    deadline = time.monotonic() + wait
+    while True:
+        fd = try_lock(record, "removing it")
+        if fd is not None or time.monotonic() >= deadline:
+            return fd
+        time.sleep(0.02)
+
+
+def lock_holder(record: RunRecord) -> str:
+    """Who holds a run's lock, in words ("protolab run handshake, pid 123")."""
+    try:
+        data = json.loads(record.lock_path.read_text() or "{}")
+    except (OSError, ValueError):
+        data = {}
+    pid, what = data.get("pid"), data.get("what") or "another protolab process"
+    return f"{what}, pid {pid}" if pid else what
+
+
+def _unlink_if_same(path: Path, fd: int) -> None:
+    try:
+        st, now = os.fstat(fd), os.stat(path)
+    except OSError:
+        return
+    if (st.st_dev, st.st_ino) == (now.st_dev, now.st_ino):
+        path.unlink(missing_ok=True)
 
 
 def new_record(run_id: str, backend: str, topology: str, persistent: bool) -> RunRecord:

@@ -18,9 +18,9 @@ from ..errors import BackendError
 from ..topology import load
 from ..topology.model import Topology
 from .kernel_settings import QUIET, node_sysctls, proc_path
-from .ledger import RunRecord, new_record
+from .ledger import OwnedProcess, RunRecord, new_record
 from .nsenter import entered, netns_path
-from .pids import alive, stop_process
+from .pids import alive, family, stop_process
 from .programs import NsenterDeployment
 
 WORK_ROOT = Path("/run/protolab/work")
@@ -167,17 +167,46 @@ def _build_node(run_id: str, node, sw, bridges: dict[str, int], port_index: dict
         ipr.close()
 
 
+def _stop(processes: list[OwnedProcess]) -> list[str]:
+    """Stop recorded processes (by PID and start time) and what each had forked
+    by then, recorded or not (a run killed while a program was forking could
+    not record its children). An entry whose process has gone, or is a zombie,
+    is skipped: e.g. a program's start gate that ended when its run died before
+    letting it run (see programs.py)."""
+    removed = []
+    for proc in list(processes):
+        if not alive(proc.pid, proc.start_time):
+            continue
+        forked = family(proc.pid, proc.start_time)
+        stop_process(proc.pid, proc.start_time)
+        removed.append(f"process {proc.pid} ({proc.what})")
+        for pid, start in forked:
+            if alive(pid, start):
+                stop_process(pid, start)
+                removed.append(f"process {pid} (forked by {proc.what})")
+    return removed
+
+
+def stop_processes_since(record: RunRecord, before: set[tuple[int, int]]) -> list[str]:
+    """Stop the processes recorded in `record` that are not in `before` (PID,
+    start time) and forget them: what a lab run on a topology that is up
+    started and, interrupted, did not stop itself."""
+    new = [p for p in record.processes if (p.pid, p.start_time) not in before]
+    if not new:
+        return []
+    removed = _stop(new)
+    record.processes = [p for p in record.processes if (p.pid, p.start_time) in before]
+    record.save()
+    return removed
+
+
 def destroy(record: RunRecord) -> list[str]:
     """Remove exactly what a run's ledger lists: its processes (by PID and
-    start time), its namespaces (with every veth, bridge and firewall rule in
+    start time, with what they forked), its namespaces (with every veth, bridge and firewall rule in
     them), its work directory, then the ledger entry. Returns what was removed."""
     from pyroute2 import netns
 
-    removed = []
-    for proc in record.processes:
-        if alive(proc.pid, proc.start_time):
-            stop_process(proc.pid, proc.start_time)
-            removed.append(f"process {proc.pid} ({proc.what})")
+    removed = _stop(record.processes)
     for name in record.namespaces:
         if os.path.exists(netns_path(name)):
             netns.remove(name)

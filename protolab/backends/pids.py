@@ -11,18 +11,44 @@ import os
 import signal
 import time
 
-from .ledger import process_start_time
+from .ledger import process_alive, process_start_time
 
 
 def alive(pid: int, start: int) -> bool:
     """The same process (PID and start time) still exists and is not a zombie."""
-    if process_start_time(pid) != start:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return process_alive(pid, start)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, their children, ...), from /proc."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as f:
+                    kids = [int(k) for k in f.read().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
+
+
+def family(pid: int, start: int) -> list[tuple[int, int]]:
+    """(PID, start time) of a process's descendants, if it is the one that started at `start`."""
+    if not alive(pid, start):
+        return []
+    found = []
+    for kid in descendants(pid):
+        kid_start = process_start_time(kid)
+        if kid_start is not None:
+            found.append((kid, kid_start))
+    return found
 
 
 def reap(pid: int) -> bool:

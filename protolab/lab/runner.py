@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
+import math
 import os
 import time
 from contextlib import contextmanager
@@ -12,7 +12,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 from ..backends import get_backend
 from ..backends.base import Deployment
-from ..backends.ledger import RunRecord, all_records
+from ..backends.ledger import all_records, try_lock
+from ..backends.netns import stop_processes_since
 from ..backends.nsenter import entered
 from ..capture import PortCapture, write_pcapng
 from ..capture.frames import merge_results
@@ -172,11 +173,16 @@ def _deployment(lab: Lab, fresh: bool, backend: str | None = None) -> Iterator[t
     if not fresh and backend == "netns":
         for record in reversed(all_records()):
             if record.persistent:
-                lock = _try_lock(record)
+                lock = try_lock(record, f"protolab run {lab.name}")
                 if lock is None:
-                    continue  # another run is using it: take a fresh topology instead
+                    continue  # another run is using it (or it is being removed): take a fresh topology instead
                 try:
-                    yield get_backend(record.backend).attach(record), True
+                    deployment = get_backend(record.backend).attach(record)
+                    started = {(p.pid, p.start_time) for p in deployment.record.processes}
+                    try:
+                        yield deployment, True
+                    finally:  # whatever this run started and did not stop (interrupted mid-start): stop it now
+                        stop_processes_since(deployment.record, started)
                 finally:
                     os.close(lock)
                 return
@@ -187,16 +193,6 @@ def _deployment(lab: Lab, fresh: bool, backend: str | None = None) -> Iterator[t
         yield deployment, getattr(deployment, "attached", False)
     finally:
         deployment.teardown()
-
-
-def _try_lock(record: RunRecord) -> int | None:
-    fd = os.open(record.lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return fd
-    except BlockingIOError:
-        os.close(fd)
-        return None
 
 
 def _out_dir(base: Path | None, lab: str, run_id: str) -> Path:

@@ -1,7 +1,9 @@
 """A program running inside a node for the length of a `with` block.
 
-The program is started with NodeHandle.popen (so the run ledger records it and
-`protolab clean` can stop it after a crash), probed until it answers, and
+The program is started with NodeHandle.popen (so the run ledger records it
+before it can run, and `protolab clean` can stop it after a crash, even a
+kill in the middle of its start; see backends/programs.py), probed until it
+answers, and
 stopped and waited for when the block ends, whatever ends it (Ctrl-C too).
 Several programs can be started together: all are launched first, then each is
 waited for, so their start-up times overlap.
@@ -23,7 +25,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from ..backends.base import NodeHandle
 from ..backends.ledger import process_start_time
-from ..backends.pids import stop_process
+from ..backends.pids import descendants, stop_process
 from ..errors import BackendError
 
 PROBE_INTERVAL = 0.003  # seconds between readiness probes
@@ -137,26 +139,6 @@ class NodeProgram:
         except OSError:
             lines = []
         return lines[-1] if lines else f"exit code {self.proc.returncode if self.proc else '?'}, no output"
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (children, their children, ...), from /proc."""
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{parent}/task/{task}/children") as f:
-                    kids = [int(k) for k in f.read().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            todo.extend(kids)
-    return found
 
 
 def _become_subreaper() -> None:
