@@ -36,9 +36,13 @@ class RstGuard:
         )
 
     def __enter__(self) -> RstGuard:
+        for port in (self.sport, self.dport):
+            if not 0 <= port <= 65535:
+                raise BackendError(f"cannot install the RST guard in {self.node.name}: port {port} is not 0 to 65535")
         result = self.node.run(["nft", "-f", "-"], input=self.rules())
         if result.returncode != 0:
-            raise BackendError(f"cannot install the RST guard in {self.node.name}: {result.stderr.strip() or 'nft failed'}")
+            first = (result.stderr.strip().splitlines() or ["nft failed"])[0]  # nft adds the rule and a caret line
+            raise BackendError(f"cannot install the RST guard in {self.node.name}: {first}")
         self.active = True
         return self
 

@@ -14,6 +14,59 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class Range:
+    """The values a number parameter may take, both ends included (None: unbounded).
+
+    `note` says what a special value means, for the error message: e.g.
+    `Range(0, 65535, note="0 picks a free port")`."""
+
+    low: float | None = None
+    high: float | None = None
+    note: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` is out of range (None if it is fine)."""
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            return f"expected {self.describe()}"
+        return None
+
+    def describe(self) -> str:
+        if self.low is None and self.high is None:
+            text = "any number"
+        elif self.high is None:
+            text = f"at least {_number(self.low)}"
+        elif self.low is None:
+            text = f"at most {_number(self.high)}"
+        else:
+            text = f"{_number(self.low)} to {_number(self.high)}"
+        return f"{text} ({self.note})" if self.note else text
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """The only values a parameter may take: `OneOf("client", "server")`."""
+
+    values: tuple[Any, ...]
+
+    def __init__(self, *values: Any) -> None:
+        object.__setattr__(self, "values", values)
+
+    def problem(self, value: Any) -> str | None:
+        return None if value in self.values else f"expected {self.describe()}"
+
+    def describe(self) -> str:
+        words = [str(v) for v in self.values]
+        return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+Limit = Range | OneOf
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+@dataclass(frozen=True)
 class Lab:
     """A lab: instructions, the student's part (reference solution), the
     procedure that drives the network, and what the capture must show."""
@@ -27,6 +80,7 @@ class Lab:
     expectation: Callable[[Topology, Mapping[str, Any]], Expectation]
     columns: tuple[str, ...]  # node lanes of the ladder diagram, left to right
     params: Mapping[str, Any] = field(default_factory=dict)  # defaults, overridable with --set
+    limits: Mapping[str, Limit] = field(default_factory=dict)  # valid values of params, checked on --set
     timeout: float = 5.0  # seconds a call of the student's function may take
     source: str = ""  # the lab file, filled in by the catalogue
     views: tuple[Callable[[Any, Topology], Any], ...] = ()  # (trace, topology) → more to print after the ladder

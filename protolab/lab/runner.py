@@ -139,28 +139,48 @@ def _sender(comment: str | None) -> str:
 
 
 def parse_params(lab: Lab, raw: Mapping[str, str]) -> dict[str, Any]:
-    """Lab parameters: the lab's defaults, overridden by KEY=VALUE strings typed like the default."""
+    """Lab parameters: the lab's defaults, overridden by KEY=VALUE strings typed like
+    the default, and checked against the lab's `limits` (ranges, choices).
+
+    A float must be finite (no nan, no inf): no lab can wait or count with those."""
     params = dict(lab.params)
+    stray = sorted(set(lab.limits) - set(params))
+    if stray:
+        raise LabError(f"lab {lab.name} declares limits for '{stray[0]}', which is not one of its parameters")
     for key, text in raw.items():
         if key not in params:
             known = ", ".join(sorted(params)) or "none"
             raise LabError(f"lab {lab.name} has no parameter '{key}' (parameters: {known})")
-        default = params[key]
-        try:
-            if isinstance(default, bool):
-                lowered = text.strip().lower()
-                if lowered not in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
-                    raise ValueError
-                params[key] = lowered in {"true", "1", "yes", "on"}
-            elif isinstance(default, int):
-                params[key] = int(text, 0)
-            elif isinstance(default, float):
-                params[key] = float(text)
-            else:
-                params[key] = text
-        except ValueError:
-            raise LabError(f"parameter {key}={text!r}: expected a {type(default).__name__} like {default!r}") from None
+        value = _typed(key, text, params[key])
+        limit = lab.limits.get(key)
+        problem = limit.problem(value) if limit is not None else None
+        if problem:
+            raise LabError(f"parameter {key}={text!r}: {problem}")
+        params[key] = value
     return params
+
+
+def _typed(key: str, text: str, default: Any) -> Any:
+    """`text` as a value of the default's type."""
+    kind = type(default).__name__
+    try:
+        if isinstance(default, bool):
+            lowered = text.strip().lower()
+            if lowered not in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
+                raise ValueError
+            return lowered in {"true", "1", "yes", "on"}
+        if isinstance(default, int):
+            return int(text, 0)
+        if isinstance(default, float):
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError
+            return value
+        return text
+    except ValueError:
+        article = "an" if kind[0] in "aeiou" else "a"
+        finite = " (finite)" if isinstance(default, float) and not isinstance(default, bool) else ""
+        raise LabError(f"parameter {key}={text!r}: expected {article} {kind}{finite} like {default!r}") from None
 
 
 @contextmanager

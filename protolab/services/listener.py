@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..backends.base import NodeHandle
+from .process import ServiceError
 
 
 @dataclass
@@ -26,6 +27,8 @@ class TcpListener:
     """`with TcpListener(web, 80) as srv: ...; srv.wait_accept(0.5)`"""
 
     def __init__(self, node: NodeHandle, port: int, backlog: int = 16) -> None:
+        if not 0 <= port <= 65535:  # bind() would raise OverflowError
+            raise ServiceError(f"cannot listen on port {port} in node {node.name}: a TCP port is 0 to 65535")
         self.node = node
         self.port = port
         self.backlog = backlog
