@@ -86,10 +86,11 @@ seconds.
 
   - Build frames with scapy: `from scapy.layers.l2 import Ether, ARP`, then
     `Ether(dst=...) / ARP(op=..., hwsrc=..., psrc=..., hwdst=..., pdst=...)`.
-  - Fill in every address yourself, from `client.mac` and `client.ip`. scapy
-    would otherwise take defaults from the machine running protolab, not
-    from the client, and ask with somebody else's addresses. `client.send`
-    refuses an Ether frame without an explicit `dst`.
+  - Fill in every address yourself, from `client.mac` and `client.ip`: the
+    point is to know what each field of the question holds, not to let scapy
+    guess it. `client.send` refuses an Ether frame without an explicit `dst`.
+    (Your code runs inside the client machine, so scapy's own srp1()/sendp()
+    work too, on the client's eth0; the client.* helpers are quicker.)
   - client.sr1(frame, timeout=t)  sends the frame and returns the first frame
                                   answering it (an ARP reply whose psrc is the
                                   pdst you asked for), or None after t seconds;

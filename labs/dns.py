@@ -60,6 +60,9 @@ that way, by hand, and returns `(rcode, records)`: the response code as text
     With scapy:      from scapy.layers.dns import DNS, DNSQR
                      client.sr1(IP(dst=ip) / UDP(sport=..., dport=53) / DNS(rd=0, qd=DNSQR(qname=name)))
   - Match every response to your question by its transaction id.
+  - Your code runs inside the client machine, so dnspython's own sockets
+    (dns.query.udp(q, server_ip) without sock=) and plain socket.socket()
+    work too and act there; nothing outside the lab answers.
   - Cases the lab's names exercise (choose with --set name=... qtype=...):
       www.example.lab      the plain walk: root → lab. → example.lab.
       www.shop.lab         lab. refers to dns.example.lab. but gives no glue

@@ -41,6 +41,9 @@ using the operating system's TCP: craft the three segments yourself.
                                    packet that answers it (or None);
       client.send(pkt)             sends an IP packet without waiting;
       client.ip                    the client's address.
+    Your code runs inside the client machine itself, so scapy's own
+    sr1()/send() (`from scapy.all import sr1, send`) work too and act there;
+    client.sr1 is quicker, because it keeps its sockets open between packets.
   - Build segments with scapy: `from scapy.layers.inet import IP, TCP`, then
     `IP(dst=server_ip) / TCP(sport=client_port, dport=server_port, flags="S", seq=...)`.
     Choose any ISN you like. Use the `client_port` you are given: the lab

@@ -60,6 +60,8 @@ answered:
                                       frame that answers it (an ARP reply, an
                                       echo reply, or an ICMP error about it), or None;
       client.send(frame)              sends a frame without waiting;
+    (your code runs inside the client machine: scapy's own srp1()/sendp()
+    act there too, but client.sr1 keeps its sockets open and is quicker);
       client.ip, client.mac, client.gateway   the client's addresses and its gateway.
   - `from scapy.layers.l2 import Ether, ARP` and `from scapy.layers.inet import
     IP, ICMP`. Fill in every address yourself: Ether(dst=...), ARP(pdst=...,

@@ -78,6 +78,10 @@ Your task: write `send_and_close(client, conn, data, closer)`.
     "F" in str(frame[TCP].flags).
   - The client's own kernel has no socket for this connection and would answer
     web's segments with RSTs; the lab drops those RSTs for your connection.
+  - Send through `client.send`: the lab watches web's socket state before
+    each of your segments leaves (states such as LAST_ACK last only until
+    your next segment). scapy's own send() works too (your code runs inside
+    the client), but then the lab cannot read web's states on the way.
   - (protolab.wire.tcp.Endpoint does all this bookkeeping for you; the lab uses
     it for the handshake. Here, do the arithmetic yourself.)
 

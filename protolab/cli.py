@@ -1,12 +1,18 @@
 """The `protolab` command line.
 
-Exit codes: 0 the lab passed; 1 it failed; 3 inconclusive (the capture lost
-frames); 2 usage or environment error. Nothing here prints a traceback for a
-known error: each becomes one line on stderr.
+Exit codes: 0 the lab passed; 1 it failed; 2 usage or environment error (a
+bad option, file or parameter, no root, a broken topology); 3 inconclusive
+(the capture lost frames); 4 internal error (a bug in protolab: the
+traceback is written to a file named in the message, or printed with
+PROTOLAB_DEBUG=1); 130 interrupted (Ctrl-C, SIGTERM, SIGHUP), after removing
+what the run created. Nothing here prints a traceback for a known error: each
+becomes one line on stderr.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import signal
 import sys
 import time
@@ -14,10 +20,13 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import ProtolabError
 
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
+MAX_TIMEOUT = 3600.0  # seconds: a student's function that needs longer is hung
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error stays one line
@@ -29,7 +38,77 @@ class Failure(click.ClickException):
     exit_code = EXIT_USAGE
 
     def show(self, file=None) -> None:
-        err.print(f"[bold red]error:[/] {self.message}", markup=True)
+        _print_error(self.message)
+
+
+def one_line(message: object) -> str:
+    """A message on one line: its non-blank lines joined (an error stays one line)."""
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    return "; ".join(lines) or "(no message)"
+
+
+def _print_error(message: object, suffix: str = "") -> None:
+    err.print(f"[bold red]error:[/] {escape(one_line(message))}{escape(suffix)}", markup=True)
+
+
+class Seconds(click.ParamType):
+    """A finite number of seconds within bounds (click's FloatRange lets nan through)."""
+
+    name = "seconds"
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, float):
+            seconds = value
+        else:
+            try:
+                seconds = float(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not (math.isfinite(seconds) and self.low <= seconds <= self.high):
+            self.fail(f"{value} is not between {self.low:g} and {self.high:g} seconds", param, ctx)
+        return seconds
+
+
+def _check_out_dir(path: Path, option: str) -> None:
+    """Fail now, before anything is built, if `path` cannot become a directory of results."""
+    if path.exists() and not path.is_dir():
+        raise Failure(f"{option} {path}: exists and is not a directory")
+    _check_writable_ancestor(path, option)
+
+
+def _check_out_file(path: Path, option: str, *, make_parents: bool) -> None:
+    """Fail now if a file cannot be written at `path` (a directory, a missing folder, no permission)."""
+    if path.is_dir():
+        raise Failure(f"{option} {path}: is a directory (name a file)")
+    if not make_parents and not path.parent.is_dir():
+        raise Failure(f"{option} {path}: folder {path.parent} does not exist")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise Failure(f"{option} {path}: not writable")
+        return
+    _check_writable_ancestor(path.parent, option, named=path)
+
+
+def _check_writable_ancestor(path: Path, option: str, named: Path | None = None) -> None:
+    probe = path.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise Failure(f"{option} {named or path}: {probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise Failure(f"{option} {named or path}: cannot write in {probe}")
+
+
+def _write_junit(path: Path, *args, **kwargs) -> None:
+    from .report.junit import write_junit
+
+    try:
+        write_junit(path, *args, **kwargs)
+    except OSError as exc:
+        raise Failure(f"cannot write --junit {path}: {exc.strerror or exc}") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,11 +139,18 @@ def show(lab_name: str) -> None:
     from .lab.catalog import load_lab
 
     lab = load_lab(lab_name)
-    console.print(f"[bold]{lab.name}[/] — {lab.title}\n")
+    console.print(f"[bold]{escape(lab.name)}[/] — {escape(lab.title)}\n")
     console.print(lab.instructions, markup=False, soft_wrap=True)  # keep the author's line breaks
+    import textwrap
+
+    console.print(textwrap.fill(lab.where_text(), width=78) + "\n", markup=False, soft_wrap=True)
     if lab.params:
-        console.print("parameters (--set KEY=VALUE): " + ", ".join(f"{k}={v!r}" for k, v in lab.params.items()))
-    console.print(f"lab file: {lab.source}")
+        def described(key: str, value: object) -> str:
+            limit = lab.limits.get(key)
+            return f"{key}={value!r}" + (f" ({limit.describe()})" if limit is not None else "")
+
+        console.print("parameters (--set KEY=VALUE): " + ", ".join(described(k, v) for k, v in lab.params.items()), markup=False)
+    console.print(f"lab file: {lab.source}", markup=False)
 
 
 @cli.command()
@@ -73,7 +159,7 @@ def show(lab_name: str) -> None:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Override a lab parameter (repeatable).")
 @click.option("--out", type=click.Path(path_type=Path), help="Directory for the pcap and JSON report.")
 @click.option("--fresh", is_flag=True, help="Deploy a new topology even if one is up.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds the student's function may take (default: the lab's).")
+@click.option("--timeout", type=Seconds(0.1, MAX_TIMEOUT), help="Seconds the student's function may take (default: the lab's).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
 @click.option("--timings", is_flag=True, help="Print how long each phase took.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Also write the verdict as JUnit XML (for CI).")
@@ -89,8 +175,12 @@ def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Pa
     params = _settings(settings)
     lab = load_lab(lab_name)
     parse_params(lab, params)  # a bad --set fails before anything is printed or built
+    if out is not None:
+        _check_out_dir(out, "--out")  # so does an --out or --junit that cannot be written
+    if junit is not None:
+        _check_out_file(junit, "--junit", make_parents=True)
     if not quiet:
-        console.print(f"[bold]{lab.name}[/] — {lab.title}")
+        console.print(f"[bold]{escape(lab.name)}[/] — {escape(lab.title)}")
     say = None if quiet else (lambda text: console.print(f"  • {text}", markup=False))
     imports = time.perf_counter() - start
     result = run_lab(lab, RunOptions(solution=solution, params=params, out_dir=out, fresh=fresh, timeout=timeout, backend=backend, on_say=say))
@@ -104,17 +194,29 @@ def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Pa
             console.print(view(result.trace, result.topology))
             console.print()
         console.print(render_verdict(verdict))
+        _print_student_output(result)
         console.print(f"pcap:   {result.pcap}\nreport: {result.report}", markup=False, soft_wrap=True)  # paths stay whole
     else:
         console.print(f"{lab.name}: {verdict.status.value}")
     if junit:
-        from .report.junit import write_junit
-
-        write_junit(junit, verdict, lab.name, sum(result.timings.values()))
+        _write_junit(junit, verdict, lab.name, sum(result.timings.values()))
     if timings:
         phases = {"imports": imports, **result.timings, "total": time.perf_counter() - start}
         console.print("timings: " + "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in phases.items()))
     sys.exit(_exit_code(verdict))
+
+
+def _print_student_output(result, lines: int = 15) -> None:
+    """The head of what the student's code printed (all of what was kept is in the run folder)."""
+    output = result.student_output
+    if output is None or not output.total:
+        return
+    text = output.text().splitlines()
+    shown = text[:lines]
+    more = f", first {len(shown)} lines of {len(text)}" if len(text) > len(shown) or output.cut else ""
+    console.print(f"your code printed ({output.total} bytes{more}):", style="bold")
+    for line in shown:
+        console.print("  │ " + line[:200], markup=False, highlight=False, style="dim")
 
 
 @cli.command("check")
@@ -129,8 +231,10 @@ def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...], junit: Path 
     from .report import render_ladder, render_verdict
 
     lab = load_lab(lab_name)
+    if junit is not None:
+        _check_out_file(junit, "--junit", make_parents=True)
     verdict, trace = check_pcap(lab, pcap, _settings(settings))
-    console.print(render_ladder(trace, verdict, lab.columns, title=f"{lab.title} (offline: {pcap.name})"))
+    console.print(render_ladder(trace, verdict, lab.columns, title=escape(f"{lab.title} (offline: {pcap.name})")))
     console.print()
     if lab.views:
         from .topology import load
@@ -140,9 +244,7 @@ def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...], junit: Path 
             console.print()
     console.print(render_verdict(verdict))
     if junit:
-        from .report.junit import write_junit
-
-        write_junit(junit, verdict, lab.name)
+        _write_junit(junit, verdict, lab.name)
     sys.exit(_exit_code(verdict))
 
 
@@ -169,17 +271,27 @@ def compose(topology: Path | None, output: Path, check: bool) -> None:
     from .backends.compose_file import render, write
     from .topology import load
 
+    if output.is_dir():
+        raise Failure(f"--output {output}: is a directory (name the file to write, e.g. {output / 'docker-compose.yml'})")
+    if not check:
+        _check_out_file(output, "--output", make_parents=False)
     topo = load(topology)
     source = str(topology.resolve()) if topology else "default"
     if check:
-        current = output.read_text(encoding="utf-8") if output.is_file() else ""
+        try:
+            current = output.read_text(encoding="utf-8") if output.is_file() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise Failure(f"cannot read {output}: {getattr(exc, 'strerror', None) or exc}") from None
         if current != render(topo, source):
-            console.print(f"{output} is stale: run 'protolab compose' to regenerate it")
+            console.print(f"{output} is stale: run 'protolab compose' to regenerate it", markup=False)
             sys.exit(EXIT_FAIL)
-        console.print(f"{output} is up to date")
+        console.print(f"{output} is up to date", markup=False)
         return
-    changed = write(output, topo, source)
-    console.print(f"{'wrote' if changed else 'unchanged:'} {output} ({len(topo.nodes)} services, {len(topo.lans)} internal networks)")
+    try:
+        changed = write(output, topo, source)
+    except OSError as exc:
+        raise Failure(f"cannot write {output}: {exc.strerror or exc}") from None
+    console.print(f"{'wrote' if changed else 'unchanged:'} {output} ({len(topo.nodes)} services, {len(topo.lans)} internal networks)", markup=False)
 
 
 @cli.command("node-init", hidden=True)
@@ -235,9 +347,9 @@ def down(run_id: str | None) -> None:
     if not chosen:
         console.print("nothing is up")
         return
+    _require_root()
     for record in chosen:
-        _require_root()
-        destroy(record)
+        _destroy_unless_in_use(record, destroy)
         console.print(f"down: run {record.run_id} removed")
 
 
@@ -317,9 +429,29 @@ def clean(everything: bool) -> None:
         console.print("nothing to clean")
         return
     _require_root()
+    busy = []
     for record in leftovers:
-        removed = destroy(record)
+        try:
+            removed = _destroy_unless_in_use(record, destroy)
+        except Failure as exc:
+            busy.append(exc.message)
+            continue
         console.print(f"clean: run {record.run_id}: removed {len(removed)} object(s)")
+    if busy:
+        raise Failure("; ".join(busy))
+
+
+def _destroy_unless_in_use(record, destroy) -> list[str]:
+    """Destroy a run's topology while holding its lock; refuse if a lab run holds it."""
+    from .backends.ledger import lock_for_removal, lock_holder
+
+    fd = lock_for_removal(record)
+    if fd is None:
+        raise Failure(f"run {record.run_id} is in use by {lock_holder(record)}: try again when that has finished")
+    try:
+        return destroy(record)
+    finally:
+        os.close(fd)
 
 
 def _require_root() -> None:
@@ -329,33 +461,63 @@ def _require_root() -> None:
         raise Failure("this needs root (it removes network namespaces)")
 
 
+_interrupted = False
+
+
 def _interrupt(signum, frame) -> None:
+    """The first Ctrl-C/SIGTERM/SIGHUP unwinds the run (every `with` and `finally`
+    removes what it made); later ones are ignored so they cannot cut that short."""
+    global _interrupted
+    if _interrupted:
+        return
+    _interrupted = True
     raise KeyboardInterrupt
 
 
+def _internal_error(exc: BaseException) -> int:
+    """A bug: one line naming it and where its traceback went; exit code 4."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    if os.environ.get("PROTOLAB_DEBUG") == "1":
+        sys.stderr.write(text)
+        where = "traceback above"
+    else:
+        try:
+            fd, name = tempfile.mkstemp(prefix="protolab-traceback-", suffix=".txt")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            where = f"traceback in {name}"
+        except OSError:
+            where = "run with PROTOLAB_DEBUG=1 to see the traceback"
+    summary = one_line(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    err.print(f"internal error: {summary}; please report it ({where})", markup=False)
+    return EXIT_INTERNAL
+
+
 def main() -> None:
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     try:
         cli.main(prog_name="protolab", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "protolab"
-        err.print(f"[bold red]error:[/] {exc.format_message()} (see '{command} --help')", markup=True)
+        _print_error(exc.format_message(), f" (see '{command} --help')")
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         err.print("interrupted: everything this run created has been removed")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except ProtolabError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True)
+        _print_error(exc)
         sys.exit(EXIT_USAGE)
-    except KeyboardInterrupt:
-        err.print("interrupted: everything this run created has been removed")
-        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - a bug must not pass for a failed lab (exit 1)
+        sys.exit(_internal_error(exc))
 
 
 if __name__ == "__main__":

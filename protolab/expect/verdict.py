@@ -59,6 +59,10 @@ class Verdict:
         """The same verdict, INCONCLUSIVE: the run could not observe what it needed."""
         return replace(self, status=Status.INCONCLUSIVE, notes=self.notes + (message,))
 
+    def with_note(self, message: str) -> Verdict:
+        """The same verdict with a remark about the run that changes nothing."""
+        return replace(self, notes=self.notes + (message,))
+
     def with_error(self, message: str) -> Verdict:
         """The same verdict, failed because the run itself went wrong."""
         status = Status.FAIL if self.status is not Status.INCONCLUSIVE else self.status

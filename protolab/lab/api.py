@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
 from ..backends.base import Deployment, NodeHandle
+from ..confine.limits import Limits
 from ..expect.model import Expectation
 from ..topology.model import Topology
 
@@ -84,10 +85,25 @@ class Lab:
     timeout: float = 5.0  # seconds a call of the student's function may take
     source: str = ""  # the lab file, filled in by the catalogue
     views: tuple[Callable[[Any, Topology], Any], ...] = ()  # (trace, topology) → more to print after the ladder
+    student_node: str = "client"  # the node a student's code runs in, confined (see protolab/confine)
+    student_limits: Limits = field(default_factory=Limits)  # what a student's code may use per call
 
     @property
     def student_name(self) -> str:
         return self.student.__name__
+
+    def where_text(self) -> str:
+        """What a student's file may and may not do, for the end of the instructions."""
+        limits = self.student_limits
+        return (
+            f"Where your code runs: inside the {self.student_node} machine, as an unprivileged user allowed "
+            f"raw sockets, in a sandbox of its own for each call of {self.student_name}(). It sees the "
+            f"{self.student_node}'s network and nothing else: nothing outside the lab, no file of the lab or "
+            f"of other students, no other process. Each call may take {self.timeout:g} s and "
+            f"{limits.memory // (1024 * 1024)} MiB; /tmp is yours to write ({limits.scratch // (1024 * 1024)} MiB). "
+            f"What it prints is shown after the verdict (the first {limits.output // 1024} KiB are kept). "
+            "Return plain values (numbers, strings, bytes, tuples, lists, dicts), not objects."
+        )
 
 
 @dataclass
@@ -97,7 +113,7 @@ class LabContext:
     lab: Lab
     deployment: Deployment
     params: dict[str, Any]
-    call_student: Callable[..., Any]  # runs the student's function, isolated and time-bounded
+    call_student: Callable[..., Any]  # runs the student's function: confined in its node, time-bounded
     facts: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # what went wrong in the run itself
     doubts: list[str] = field(default_factory=list)  # why this run cannot prove anything either way

@@ -43,7 +43,11 @@ def load_lab(name: str) -> Lab:
 
 
 def load_solution(path: str | Path, lab: Lab) -> Callable[..., Any]:
-    """The student's function from a solution file, by the name of the lab's student part.
+    """The student's function from a solution file, imported into this process.
+
+    Only for files one trusts (the tests' own fixtures, driven by a fake
+    client): protolab itself never imports a student's file, it runs it
+    confined (protolab.confine).
 
     Raises LabError for a missing file; a file that does not import (syntax
     error, exception at import) raises SolutionError so it can be graded."""
@@ -75,7 +79,7 @@ def _import(path: Path, module_name: str) -> ModuleType:
     except SyntaxError as exc:
         raise LabError(f"{path.name}:{exc.lineno}: syntax error: {exc.msg}") from None
     except Exception as exc:  # noqa: BLE001 - any failure at import is the file's
-        from .student import describe_exception
+        from ..confine.inside import describe_exception
 
         raise LabError(f"{path.name} failed to import: {describe_exception(exc)}") from None
     return module

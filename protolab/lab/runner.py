@@ -22,9 +22,13 @@ from ..expect.match import check
 from ..expect.trace import Trace
 from ..expect.verdict import Verdict
 from ..wire.decode import decode_trace  # pulls in scapy: paid at import, not inside a timed lab
+from ..confine.session import ConfinedSolution, OutputLog, SolutionFileError, read_solution
 from .api import Lab, LabContext
-from .catalog import SolutionError, load_solution
-from .student import call_isolated
+from .catalog import labs_dir
+
+LEDGER_DIR = "/run/protolab"
+NETNS_DIR = "/run/netns"
+OUTPUT_FILE = "student-output.txt"
 
 
 @dataclass
@@ -51,30 +55,37 @@ class RunResult:
     timings: dict[str, float]
     facts: dict[str, Any]
     topology: Any = None  # the topology the run used
+    student_output: OutputLog | None = None  # what the student's code printed (head, and how much in all)
 
 
 def run_lab(lab: Lab, options: RunOptions) -> RunResult:
     timings: dict[str, float] = {}
     mark = time.perf_counter()
     params = parse_params(lab, options.params)
-    student, load_problem = lab.student, None
-    if options.solution is not None:
-        try:
-            student = load_solution(options.solution, lab)
-        except SolutionError as exc:
-            load_problem = str(exc)
+    solution = options.solution if options.solution is not None else _reference_file(lab)
+    load_problem = None
+    try:
+        read_solution(solution)  # a missing file is a usage error, before anything is built
+    except SolutionFileError as exc:
+        load_problem = str(exc)
 
     with _deployment(lab, options.fresh, options.backend) as (deployment, reused):
         timings["deploy"] = time.perf_counter() - mark
         mark = time.perf_counter()
+        confined = None
+        if load_problem is None:
+            node = deployment.node(lab.student_node)
+            confined = ConfinedSolution(solution, lab.student_name, node.netns, lab.student_node,
+                                        limits=lab.student_limits, hide=_hidden_paths(options.out_dir))
+            confined.start()  # it imports scapy while the lab sets the stage
 
         def call_student(*args: Any, **kwargs: Any) -> Any:
-            if load_problem:
+            if load_problem or confined is None:
                 ctx.problems.append(f"your solution could not be used: {load_problem}")
                 return None
-            outcome = call_isolated(student, args, kwargs, options.timeout or lab.timeout)
+            outcome = confined.call(args, kwargs, options.timeout or lab.timeout)
             if not outcome.ok:
-                ctx.problems.append(f"your {lab.student_name}() {_article(outcome.error)}")
+                ctx.problems.append(f"your {lab.student_name}() {outcome.error}")
                 return None
             return outcome.value
 
@@ -94,6 +105,10 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         finally:
             for capture in captures:
                 capture.close()
+            if confined is not None:
+                confined.close()  # every sandbox ends here, whatever the student's code left running
+        if confined is not None:
+            ctx.problems.extend(f"your {lab.student_name}() {problem}" for problem in confined.problems)
         timings["lab"] = time.perf_counter() - mark
         mark = time.perf_counter()
 
@@ -106,13 +121,23 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         out = _out_dir(options.out_dir, lab.name, deployment.run_id)
         from ..report import write_json
 
+        output = confined.output if confined is not None else None
+        extra = {"lab": lab.name, "run_id": deployment.run_id, "facts": _plain(ctx.facts)}
+        if output is not None and output.total:
+            (out / OUTPUT_FILE).write_bytes(bytes(output.head))
+            extra["student_output"] = {"bytes": output.total, "kept": len(output.head), "file": OUTPUT_FILE}
+            if output.cut:
+                verdict = verdict.with_note(
+                    f"your code printed {_size(output.total)}: the first {_size(len(output.head))} are in "
+                    f"{OUTPUT_FILE}, the rest was dropped")
         pcap = write_pcapng(out / "trace.pcapng", result)
         report = out / "verdict.json"
-        write_json(report, verdict, trace, extra={"lab": lab.name, "run_id": deployment.run_id, "facts": _plain(ctx.facts)})
+        write_json(report, verdict, trace, extra=extra)
         timings["check"] = time.perf_counter() - mark
         mark = time.perf_counter()
     timings["teardown"] = time.perf_counter() - mark
-    return RunResult(lab, verdict, trace, pcap, report, deployment.run_id, reused, ctx.narration, timings, ctx.facts, deployment.topology)
+    return RunResult(lab, verdict, trace, pcap, report, deployment.run_id, reused, ctx.narration, timings, ctx.facts,
+                     deployment.topology, output)
 
 
 def check_pcap(lab: Lab, pcap: Path, raw_params: Mapping[str, str]) -> tuple[Verdict, Trace]:
@@ -218,12 +243,31 @@ def _deployment(lab: Lab, fresh: bool, backend: str | None = None) -> Iterator[t
 def _out_dir(base: Path | None, lab: str, run_id: str) -> Path:
     if base is None:
         base = Path.cwd() / "protolab-runs" / f"{lab}-{time.strftime('%Y%m%d-%H%M%S')}-{run_id}"
-    base.mkdir(parents=True, exist_ok=True)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # the CLI checks --out first; this is for the default place and for callers
+        raise LabError(f"cannot create the run's directory {base}: {exc.strerror or exc}") from None
     return base
 
 
-def _article(error: str) -> str:
-    return error if error.startswith(("did not", "ended")) else f"raised {error}"
+def _reference_file(lab: Lab) -> Path:
+    """The lab file: its reference solution runs in the same sandbox as a student's would."""
+    if not lab.source:
+        raise LabError(f"lab {lab.name} has no file, so its reference solution cannot be run")
+    return Path(lab.source)
+
+
+def _hidden_paths(out_dir: Path | None) -> tuple[str, ...]:
+    """What a student's sandbox must never show, should it lie inside a folder it does show."""
+    runs = out_dir if out_dir is not None else Path.cwd() / "protolab-runs"
+    return tuple(str(p) for p in (labs_dir(), runs, Path.cwd(), Path(LEDGER_DIR), Path(NETNS_DIR)))
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def _plain(facts: Mapping[str, Any]) -> dict[str, Any]:

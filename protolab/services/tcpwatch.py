@@ -9,22 +9,24 @@ segment (LAST_ACK until the final ACK, FIN_WAIT1 until the ACK of the FIN):
 nobody could look at the right moment from outside, since the student's code
 answers within a millisecond. So the host looks itself: before a segment of
 the watched connection leaves, it lets the peer's kernel take in the earlier
-ones, asks for the peer socket's state and writes a note to a pipe, which the
-lab reads after the call (the student's function runs in a forked child).
+ones, asks for the peer socket's state and keeps a note.
+
+In the student's sandbox the host is a `NotingHost`: it cannot see the peer
+(another node), so before each watched segment it asks the lab, over the
+call's channel, to take the note, and sends the segment once the lab has.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from scapy.layers.inet import IP, TCP
 from scapy.packet import Packet
 
 from ..backends.base import NodeHandle
-from ..wire.host import Host
+from ..wire.host import Host, InNode
 from .sockstate import SockProbe, TcpConn
 
 GONE = "gone"  # the state word for "the kernel has no socket for the connection"
@@ -47,20 +49,16 @@ class Note:
 class WatchedHost(Host):
     """A Host that notes the peer's socket state before each segment of one connection.
 
-    `watch(sport, remote)` arms it (in this process and in children forked
-    later); `notes()` returns what every process noted, in order."""
+    `watch(sport, remote)` arms it; `notes()` returns what was noted, in order,
+    for segments sent here and by the student's sandbox (through `serve`)."""
 
     def __init__(self, handle: NodeHandle, peer: NodeHandle, iface: str | None = None) -> None:
         super().__init__(handle, iface)
         self._probe = SockProbe(peer)
-        self._read_fd, self._write_fd = os.pipe()
-        os.set_blocking(self._read_fd, False)
-        os.set_blocking(self._write_fd, False)  # a full pipe loses a note, never blocks a send
         self._flow: tuple[tuple[str, int], tuple[str, int]] | None = None  # (ours, the peer's)
         self._baseline = 0  # segments the peer's socket had received when watching began
-        self._noted = 0  # watched segments sent since then (by this process and its parent)
+        self._noted = 0  # watched segments sent since then
         self._notes: list[Note] = []
-        self._partial = b""
 
     def watch(self, sport: int, remote: tuple[str, int]) -> None:
         self._flow = ((self.ip, sport), remote)
@@ -88,45 +86,70 @@ class WatchedHost(Host):
             time.sleep(0.0002)
 
     def send(self, pkt: Packet) -> None:
-        if self._flow is not None and self._watched(pkt):
-            # the time first, then the state: anything another process did before `noted_at` (say, the peer's
-            # application closing) is in the state read, so notes compare safely with its times
-            noted_at = time.monotonic()
-            found = self.settled()
-            tcp = pkt[TCP]
-            flags = "".join(f for f in FLAG_ORDER if f in str(tcp.flags))
-            note = Note(noted_at, flags, tcp.seq, tcp.ack, len(bytes(tcp.payload)), found.state if found else GONE)
-            try:
-                os.write(self._write_fd, json.dumps(asdict(note)).encode() + b"\n")  # one write < PIPE_BUF: atomic
-            except BlockingIOError:
-                pass
-            self._noted += 1
+        if self._flow is not None and watched(self._flow, pkt):
+            self.note(*segment_facts(pkt))
         super().send(pkt)
 
-    def _watched(self, pkt: Packet) -> bool:
-        if IP not in pkt or TCP not in pkt:
-            return False
-        (_, sport), (rip, rport) = self._flow
-        return pkt[IP].dst == rip and pkt[TCP].sport == sport and pkt[TCP].dport == rport
+    def note(self, flags: str, seq: int, ack: int, length: int) -> None:
+        """Note the peer's state now: a segment with these fields is about to leave."""
+        # the time first, then the state: anything another process did before `noted_at` (say, the peer's
+        # application closing) is in the state read, so notes compare safely with its times
+        noted_at = time.monotonic()
+        found = self.settled()
+        self._notes.append(Note(noted_at, flags, seq, ack, length, found.state if found else GONE))
+        self._noted += 1
 
     def notes(self) -> list[Note]:
-        """Every note so far, from this process and the children it forked, oldest first."""
-        while True:
-            try:
-                chunk = os.read(self._read_fd, 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            self._partial += chunk
-        *lines, self._partial = self._partial.split(b"\n")
-        self._notes.extend(Note(**json.loads(line)) for line in lines if line)
-        self._notes.sort(key=lambda n: n.time)
-        self._noted = max(self._noted, len(self._notes))
-        return list(self._notes)
+        """Every note so far, oldest first."""
+        return sorted(self._notes, key=lambda n: n.time)
+
+    # -- across the confinement boundary -----------------------------------
+    def confined_handle(self) -> tuple[str, dict]:
+        return f"{__name__}:NotingHost", {**self.facts(), "flow": self._flow}
+
+    def serve(self, request: Any) -> bool:
+        """A note asked for by the sandbox's NotingHost: {"note": [flags, seq, ack, length]}."""
+        fields = request.get("note") if isinstance(request, dict) else None
+        if not (isinstance(fields, (list, tuple)) and len(fields) == 4 and isinstance(fields[0], str)
+                and all(isinstance(v, int) and 0 <= v < 2**32 for v in fields[1:])):
+            return False
+        self.note(fields[0][:8], *fields[1:])
+        return True
 
     def close(self) -> None:
         self._probe.close()
-        os.close(self._read_fd)
-        os.close(self._write_fd)
         super().close()
+
+
+class NotingHost(Host):
+    """WatchedHost inside the student's sandbox: the lab notes the peer's state before each watched segment."""
+
+    _rpc: Callable[[Any], Any]
+    _flow: tuple[tuple[str, int], tuple[str, int]] | None = None
+
+    @classmethod
+    def in_node(cls, facts: dict, rpc: Callable[[Any], Any]) -> NotingHost:
+        host = cls(InNode.from_facts(facts), facts["iface"])
+        host._rpc = rpc
+        flow = facts.get("flow")
+        host._flow = ((flow[0][0], flow[0][1]), (flow[1][0], flow[1][1])) if flow else None
+        return host
+
+    def send(self, pkt: Packet) -> None:
+        if self._flow is not None and watched(self._flow, pkt):
+            self._rpc({"note": list(segment_facts(pkt))})
+        super().send(pkt)
+
+
+def watched(flow: tuple[tuple[str, int], tuple[str, int]], pkt: Packet) -> bool:
+    """Is `pkt` a segment of the watched connection, in the watched direction?"""
+    if IP not in pkt or TCP not in pkt:
+        return False
+    (_, sport), (rip, rport) = flow
+    return pkt[IP].dst == rip and pkt[TCP].sport == sport and pkt[TCP].dport == rport
+
+
+def segment_facts(pkt: Packet) -> tuple[str, int, int, int]:
+    tcp = pkt[TCP]
+    flags = "".join(f for f in FLAG_ORDER if f in str(tcp.flags))
+    return flags, int(tcp.seq), int(tcp.ack), len(bytes(tcp.payload))

@@ -11,6 +11,7 @@ import select
 import socket
 import time
 from collections import deque
+from ipaddress import IPv4Address
 from typing import Callable
 
 from scapy.layers.inet import IP
@@ -19,6 +20,7 @@ from scapy.packet import Packet
 
 from ..backends.base import NodeHandle
 from ..deferred_close import close_soon
+from ..topology.model import Interface, Node
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -29,6 +31,7 @@ class Host:
 
     def __init__(self, handle: NodeHandle, iface: str | None = None) -> None:
         node = handle.node
+        self._node = node
         self.name = node.name
         self.iface = iface or node.interfaces[0].name
         chosen = next(i for i in node.interfaces if i.name == self.iface)
@@ -45,6 +48,24 @@ class Host:
 
     def __repr__(self) -> str:
         return f"<Host {self.name} {self.ip} {self.mac} on {self.iface}>"
+
+    # -- across the confinement boundary -----------------------------------
+    def confined_handle(self) -> tuple[str, dict]:
+        """How the student's sandbox rebuilds this host: its class and the node's facts."""
+        return f"{type(self).__module__}:{type(self).__qualname__}", self.facts()
+
+    def facts(self) -> dict:
+        node = self._node
+        return {
+            "name": node.name, "role": node.role, "iface": self.iface,
+            "gateway": str(node.gateway) if node.gateway else None,
+            "interfaces": [[i.name, i.lan, str(i.ip), i.mac] for i in node.interfaces],
+        }
+
+    @classmethod
+    def in_node(cls, facts: dict, rpc: Callable[[object], object]) -> Host:
+        """The same host, built inside the node itself (in the student's sandbox)."""
+        return cls(InNode.from_facts(facts), facts["iface"])
 
     # -- sending -----------------------------------------------------------
     def send(self, pkt: Packet) -> None:
@@ -140,3 +161,19 @@ def _answers(frame: Ether, question: Packet) -> bool:
         if layer in question and layer in frame:
             return bool(frame[layer].answers(question[layer]))
     return False
+
+
+class InNode:
+    """A stand-in for a NodeHandle inside the node: sockets open in the current namespace."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    @classmethod
+    def from_facts(cls, facts: dict) -> InNode:
+        interfaces = tuple(Interface(name, lan, IPv4Address(ip), mac) for name, lan, ip, mac in facts["interfaces"])
+        gateway = IPv4Address(facts["gateway"]) if facts.get("gateway") else None
+        return cls(Node(facts["name"], facts["role"], interfaces, gateway=gateway))
+
+    def socket(self, family: int, kind: int, proto: int = 0) -> socket.socket:
+        return socket.socket(family, kind, proto)
