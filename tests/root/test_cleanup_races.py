@@ -1,4 +1,4 @@
-"""Clean-up races: a kill while a program starts, a zombie owner.
+"""Clean-up races: a kill while a program starts, a zombie owner, `down` under a live run.
 
 Each test uses a ledger of its own (PROTOLAB_LEDGER_DIR), so `clean` and
 `clean --all` only ever see the runs the test made, whatever else runs on the
@@ -94,3 +94,40 @@ def test_a_run_whose_owner_is_a_zombie_is_cleaned(ledger):
         owner.stdout.close()
         if process_alive(sleeper, start):
             os.kill(sleeper, signal.SIGKILL)
+
+
+def test_down_and_clean_all_refuse_a_topology_a_live_run_holds(ledger, tmp_path):
+    up = protolab(ledger, "up")
+    assert up.returncode == 0, up.stderr
+    (record,) = records(ledger)
+    lock = ledger / f"{record.run_id}.lock"
+    log = tmp_path / "run.txt"
+    run = subprocess.Popen(
+        [PROTOLAB, "run", "handshake", "--timeout", "30", "--out", str(tmp_path / "out"),
+         "--solution", str(HERE / "solutions" / "hangs.py")],
+        stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "PROTOLAB_LEDGER_DIR": str(ledger), "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while "protolab run handshake" not in (lock.read_text() if lock.exists() else ""):
+            assert run.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.02)
+        time.sleep(0.3)  # well into the run
+        for args in (("down",), ("down", record.run_id), ("clean", "--all")):
+            refused = protolab(ledger, *args)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            assert refused.stderr.splitlines() == [
+                f"error: run {record.run_id} is in use by protolab run handshake, pid {run.pid}: "
+                "try again when that has finished"
+            ]
+            assert run.poll() is None, "the run holding the topology was disturbed"
+            assert [r.run_id for r in records(ledger)] == [record.run_id]
+    finally:
+        os.killpg(run.pid, signal.SIGTERM)
+        run.wait(timeout=30)
+        down = protolab(ledger, "down", record.run_id)
+    assert run.returncode == 130, log.read_text()  # it ended by our signal, not by a topology pulled away
+    assert "Traceback" not in log.read_text()
+    assert down.returncode == 0 and f"down: run {record.run_id} removed" in down.stdout
+    assert records(ledger) == [] and not lock.exists()
