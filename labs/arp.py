@@ -21,6 +21,7 @@ from protolab.backends.nsenter import entered
 from protolab.errors import LabError
 from protolab.expect import Check, Expectation, F, Fact, Layer, Never, SentBy, Step
 from protolab.lab import Lab, LabContext
+from protolab.lab.api import OneOf, Range
 from protolab.services.neighbours import Neighbour, flush_neighbours, neighbours
 
 INSTRUCTIONS = """\
@@ -422,5 +423,6 @@ LAB = Lab(
         "peer_knows_client": True,
         "arp_accept": 0,
     },
+    limits={"arp_accept": OneOf(0, 1, 2), "wait": Range(0.0, 5.0)},
     timeout=3.0,
 )

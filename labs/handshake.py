@@ -15,6 +15,7 @@ from scapy.layers.inet import IP, TCP
 from protolab.expect import Check, Expectation, F, Fact, Flags, Never, SentBy, Step, V
 from protolab.guard import RstGuard
 from protolab.lab import Lab, LabContext
+from protolab.lab.api import Range
 from protolab.services.listener import TcpListener
 from protolab.services.sockstate import state_of
 
@@ -163,5 +164,6 @@ LAB = Lab(
     expectation=expectation,
     columns=("client", "router", "web"),
     params={"port": 80, "client_port": 0, "guard": True},
+    limits={"port": Range(1, 65535), "client_port": Range(0, 65535, note="0 picks one at random")},
     timeout=5.0,
 )

@@ -19,6 +19,7 @@ from protolab.errors import LabError
 from protolab.expect import Check, Expectation, F, Fact, Flags, Never, SentBy, Step, V
 from protolab.guard import RstGuard
 from protolab.lab import Lab, LabContext
+from protolab.lab.api import OneOf, Range
 from protolab.services.listener import TcpListener
 from protolab.services.tcpwatch import GONE, SockProbe, WatchedHost
 from protolab.wire.tcp import ConnectError, Endpoint
@@ -470,5 +471,7 @@ LAB = Lab(
     expectation=expectation,
     columns=("client", "router", "web"),
     params={"port": 80, "client_port": 0, "closer": "client", "data": "hello, web"},
+    limits={"port": Range(1, 65535), "client_port": Range(0, 65535, note="0 picks a free one"),
+            "closer": OneOf("client", "server")},
     timeout=5.0,
 )
