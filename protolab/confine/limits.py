@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import resource
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 MIB = 1024 * 1024
 
@@ -20,7 +20,6 @@ class Limits:
     scratch: int = 64 * MIB  # size of its private writable directory
     output: int = 64 * 1024  # stdout and stderr bytes kept; the rest is counted and dropped
     capabilities: tuple[str, ...] = ("CAP_NET_RAW",)  # raw sockets in its node; nothing else
-    extra_paths: tuple[str, ...] = field(default=())  # more read-only paths to show it (a lab's data)
 
     def cpu_limit(self, timeout: float) -> int:
         return self.cpu_seconds or int(timeout) + 2

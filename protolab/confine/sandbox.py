@@ -55,12 +55,12 @@ class Layout:
     hidden: tuple[str, ...]  # paths masked by an empty directory if they lie inside one of those
 
     @classmethod
-    def for_this_python(cls, hidden: tuple[str, ...], extra: tuple[str, ...] = ()) -> Layout:
+    def for_this_python(cls, hidden: tuple[str, ...]) -> Layout:
         import protolab
 
         paths = [p for p in SYSTEM_DIRS if os.path.lexists(p)]
         package = str(Path(protolab.__file__).resolve().parent)
-        for path in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix, package, *extra):
+        for path in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix, package):
             real = os.path.realpath(path)
             if os.path.isdir(real) and not any(_inside(real, p) for p in paths):
                 paths = [p for p in paths if not _inside(p, real)] + [real]

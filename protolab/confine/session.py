@@ -79,7 +79,6 @@ class _Call:
     report: socket.socket
     output: int | None  # read end of the output pipe, until end of file
     ended: dict | None = None
-    result_seen: bool = False
 
 
 class ConfinedSolution:
@@ -229,13 +228,11 @@ class ConfinedSolution:
                 elif op == "rpc":
                     self._serve(call, handles, message)
                 elif op == "result":
-                    call.result_seen = True
                     try:
                         return CallOutcome(True, codec.decode(message.get("value"), types=False))
                     except (codec.CodecError, ValueError, TypeError) as exc:
                         return CallOutcome(False, error=f"returned a value that cannot be read back ({exc})")
                 elif op == "error":
-                    call.result_seen = True
                     return self._error(message)
 
     def _serve(self, call: _Call, handles: list[Any], message: dict) -> None:
