@@ -4,7 +4,9 @@
 #   docker compose build && docker compose up -d
 #
 # BASE is any Debian bookworm image; CI passes one it builds itself with
-# debootstrap (scripts/podman/build-images), since it reaches no image registry.
+# debootstrap (scripts/containers/build-images), since it reaches no image registry.
+# Needs BuildKit (Docker 23 and newer, Compose v2, podman; with Debian's
+# docker.io and docker-compose v1: DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1).
 ARG BASE=debian:bookworm-slim
 FROM ${BASE}
 
@@ -18,9 +20,15 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log
 
 # protolab's Python dependencies, read from pyproject.toml, in their own layer:
-# editing the code does not reinstall them.
+# editing the code does not reinstall them. Where pip needs settings of the
+# build machine (an index, a CA bundle), they come in as build secrets
+# `pip-conf` (a pip.conf) and `pip-ca`: mounted for this step only, never in
+# the image. Without them pip uses its defaults. (The second pip step
+# fetches the build backend.)
 COPY pyproject.toml /src/protolab/
-RUN python3 -m venv /opt/protolab \
+RUN --mount=type=secret,id=pip-conf,target=/etc/pip.conf \
+    --mount=type=secret,id=pip-ca \
+    python3 -m venv /opt/protolab \
  && python3 -c "import tomllib; print(*tomllib.load(open('/src/protolab/pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > /tmp/requirements.txt \
  && /opt/protolab/bin/pip install -q --no-cache-dir --disable-pip-version-check -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
@@ -28,7 +36,9 @@ RUN python3 -m venv /opt/protolab \
 # protolab itself and the labs.
 COPY README.md /src/protolab/
 COPY protolab /src/protolab/protolab
-RUN /opt/protolab/bin/pip install -q --no-cache-dir --disable-pip-version-check --no-deps /src/protolab \
+RUN --mount=type=secret,id=pip-conf,target=/etc/pip.conf \
+    --mount=type=secret,id=pip-ca \
+    /opt/protolab/bin/pip install -q --no-cache-dir --disable-pip-version-check --no-deps /src/protolab \
  && rm -rf /src/protolab
 COPY labs /srv/protolab/labs
 

@@ -41,7 +41,8 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from protolab.backends.netns import NetnsBackend, bridge_name, port_name  # noqa: E402
+from protolab.backends.netns import NetnsBackend  # noqa: E402
+from protolab.backends.wiring import bridge_name, port_name  # noqa: E402
 from protolab.backends.nsenter import netns_path  # noqa: E402
 from protolab.topology import load  # noqa: E402
 from protolab.topology.model import Topology  # noqa: E402

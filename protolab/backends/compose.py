@@ -1,65 +1,56 @@
-"""The compose backend: labs run on the node containers of docker-compose.yml.
+"""The compose backend: labs run on the containers of docker-compose.yml.
 
 The stack is brought up and down by the engine's own tool (`docker compose up
--d`, `podman-compose up -d`); this backend attaches a lab run to it:
+-d`, `docker-compose up -d`, `podman-compose up -d`); this backend attaches a
+lab run to it, the same way on the host and inside the client container:
 
-- A node's namespace is its container's: /proc/<container pid>/ns/net. On the
-  host the PIDs come from `podman inspect` / `docker inspect` (containers
-  labelled org.protolab.node). Inside a node container (PROTOLAB_NODE is set)
-  they come from /proc: every node shares the client container's PID
-  namespace, and the client may enter namespaces, so `protolab run` works
-  from inside the client container too.
+- It asks the lan-switch container, over the unix socket in the shared work
+  directory (switch_init.py), for the stack: every node's network and mount
+  namespaces and the switch's own, as descriptors (SCM_RIGHTS), and the
+  topology the stack runs. No engine command and no shared PID namespace is
+  needed, so it works alike with Docker (any Compose) and podman.
 - Sockets (packet I/O, listeners, captures) are opened in-process in the
   node's network namespace, exactly as on the netns backend.
 - Programs (`NodeHandle.run/popen`) run through `nsenter` into the node's
   network *and* mount namespaces: they are the container's own binaries
   (nft, nsd, unbound, ...) with the container's files, and they are children
   of this process, so the run ledger owns them by PID and `protolab clean`
-  can stop them after a crash. (`podman exec` would cost ~0.1 s per call and
+  can stop them after a crash. (`docker exec` would cost ~0.1 s per call and
   leave the process to the engine.) The run's work directory is
   /run/protolab/work/<run>, bind-mounted at the same path in every container.
-- Capture: on each node's own interfaces, keeping the frames the node sends
-  (egress), so each frame is recorded once per link, sent by its node; there
-  is no switch namespace to capture in.
+- Capture: in the switch's namespace, on the bridge ports, as on the netns
+  backend: each frame once per link, with the port it came in on.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import secrets
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from ..capture.frames import CapturePoint, Port
+from ..capture.frames import CapturePoint
+from ..confine import channel
 from ..errors import BackendError
-from ..topology import load
+from ..topology import loads
 from ..topology.model import Topology
 from .base import NodeHandle
-from .compose_file import ENV_NODE, ENV_TOPOLOGY, LABEL_NODE, LABEL_TOPOLOGY, WORK_DIR
+from .compose_file import ENV_NODE, WORK_DIR
 from .ledger import RunRecord, new_record
 from .netns import destroy
 from .nsenter import entered
 from .programs import NsenterDeployment
+from .switch_init import SOCKET
+from .wiring import plan_ports
 
-ENGINES = ("podman", "docker")
-READY_FILE = "run/protolab/node-ready"  # written by `protolab node-init`, relative to the container's root
-READY_TIMEOUT = 15.0
-UP_HINT = "bring it up in the project folder with 'docker compose up -d' or 'podman-compose up -d'"
-
-
-@dataclass(frozen=True)
-class NodeContainer:
-    node: str
-    pid: int  # in the PID namespace protolab runs in
-    topology: str  # "default" or the topology file the stack was generated from
+READY_TIMEOUT = 15.0  # seconds for the nodes of a stack just brought up to be wired
+UP_HINT = "bring it up in the project folder with 'docker compose up -d' (or docker-compose, podman-compose)"
+MAX_NODES = 4096
 
 
 def inside_node() -> str | None:
@@ -67,71 +58,63 @@ def inside_node() -> str | None:
     return os.environ.get(ENV_NODE) or None
 
 
-# -- finding the stack ------------------------------------------------------
-def find_stack() -> dict[str, NodeContainer]:
-    """The running node containers, by node name."""
-    return _from_proc() if inside_node() else _from_engine()
+# -- the stack, from the lan-switch ------------------------------------------------
+@dataclass
+class Stack:
+    """The namespaces of a running stack, as descriptors this process holds."""
+
+    topology_text: str
+    switch_net: int
+    nodes: dict[str, tuple[int, int]]  # node -> (net fd, mnt fd)
+    missing: list[str]
+
+    def path(self, fd: int) -> str:
+        """A path to a descriptor of ours that a child process can open too."""
+        return f"/proc/{os.getpid()}/fd/{fd}"
+
+    def close(self) -> None:
+        for fd in [self.switch_net, *(fd for pair in self.nodes.values() for fd in pair)]:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.nodes, self.switch_net = {}, -1
 
 
-def _engines() -> list[str]:
-    chosen = os.environ.get("PROTOLAB_ENGINE")
-    return [chosen] if chosen else [e for e in ENGINES if shutil.which(e)]
-
-
-def _from_engine() -> dict[str, NodeContainer]:
-    engines = _engines()
-    if not engines:
-        raise BackendError(f"neither podman nor docker is installed: no container stack can be running ({UP_HINT})")
-    problems, answered = [], False
-    for engine in engines:
-        try:
-            ids = _engine(engine, "ps", "-q", "--filter", f"label={LABEL_NODE}").split()
-            answered = True
-            if not ids:
-                continue
-            described = json.loads(_engine(engine, "inspect", *ids))
-        except BackendError as exc:
-            problems.append(str(exc))
-            continue
-        stack = {}
-        for item in described:
-            labels = (item.get("Config") or {}).get("Labels") or {}
-            pid = (item.get("State") or {}).get("Pid") or 0
-            if labels.get(LABEL_NODE) and pid > 0:
-                stack[labels[LABEL_NODE]] = NodeContainer(labels[LABEL_NODE], int(pid), labels.get(LABEL_TOPOLOGY, "default"))
-        if stack:
-            return stack
-    why = f" ({problems[0]})" if problems and not answered else ""
-    raise BackendError(f"no protolab container stack is running{why}: {UP_HINT}")
-
-
-def _engine(engine: str, *args: str) -> str:
+def find_stack(path: Path = SOCKET) -> Stack:
+    """Ask the lan-switch for the running stack; the caller closes it."""
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    connection.settimeout(5.0)
+    received: list[int] = []
     try:
-        done = subprocess.run([engine, *args], capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BackendError(f"{engine} {args[0]} failed: {exc}") from None
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["no output"]
-        raise BackendError(f"{engine} {args[0]}: {lines[-1]}")
-    return done.stdout
-
-
-def _from_proc() -> dict[str, NodeContainer]:
-    """Inside a node container: every process whose environment names a node."""
-    key = ENV_NODE.encode() + b"="
-    stack: dict[str, NodeContainer] = {}
-    topology = os.environ.get(ENV_TOPOLOGY, "default")
-    for entry in sorted(Path("/proc").glob("[0-9]*"), key=lambda p: int(p.name)):
         try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        for var in environ.split(b"\0"):
-            if var.startswith(key):
-                name = var[len(key):].decode(errors="replace")
-                stack.setdefault(name, NodeContainer(name, int(entry.name), topology))
-                break
-    return stack
+            connection.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            raise BackendError(f"no protolab container stack is running (no lan-switch at {path}): {UP_HINT}") from None
+        except PermissionError:
+            raise BackendError(f"cannot reach the lan-switch at {path}: the compose backend needs root") from None
+        channel.send(connection, {"op": "stack"})
+        nodes: dict[str, tuple[int, int]] = {}
+        while len(nodes) <= MAX_NODES:
+            message, fds = channel.receive(connection)
+            received += fds
+            if message is None:
+                raise BackendError("the lan-switch ended its answer early: see 'docker compose logs lan-switch'")
+            if message.get("end") and len(fds) == 1:
+                missing = [str(n) for n in message.get("missing", [])]
+                return Stack(str(message.get("topology", "")), fds[0], nodes, missing)
+            if len(fds) != 2 or not isinstance(message.get("node"), str):
+                raise BackendError("the lan-switch sent an answer protolab does not understand (is the image current?)")
+            nodes[message["node"]] = (fds[0], fds[1])
+        raise BackendError("the lan-switch sent more nodes than a topology may have")
+    except BaseException as exc:
+        for fd in received:
+            os.close(fd)
+        if isinstance(exc, (OSError, channel.ChannelError)):
+            raise BackendError(f"asking the lan-switch at {path} failed: {exc}") from None
+        raise
+    finally:
+        connection.close()
 
 
 # -- the deployment ----------------------------------------------------------
@@ -140,37 +123,33 @@ class ComposeDeployment(NsenterDeployment):
     run_id: str
     topology: Topology
     record: RunRecord
-    pids: dict[str, int]
+    stack: Stack
     interfaces: dict[str, dict[str, int]] = field(default_factory=dict)  # node -> ifname -> ifindex
     lock_fd: int | None = None
     attached: bool = True  # the network was up before the run, and stays up after it
 
     def netns_of(self, name: str) -> str:
-        return f"/proc/{self.pids[name]}/ns/net"
+        return self.stack.path(self.stack.nodes[name][0])
+
+    def mntns_of(self, name: str) -> str:
+        return self.stack.path(self.stack.nodes[name][1])
 
     def work_root(self) -> Path:
         return Path(WORK_DIR)
 
     def capture_points(self) -> tuple[CapturePoint, ...]:
-        points = []
-        for node in self.topology.nodes:
-            ports = {
-                self.interfaces[node.name][iface.name]: Port(self.interfaces[node.name][iface.name], iface.name, iface.lan, node.name)
-                for iface in node.interfaces
-            }
-            points.append(CapturePoint(f"/proc/{self.pids[node.name]}/ns/net", ports, egress=True))
-        return tuple(points)
+        return (CapturePoint(self.stack.path(self.stack.switch_net), plan_ports(self.topology)),)
 
     def nsenter(self, handle: NodeHandle, argv: Sequence[str]) -> list[str]:
         """The container's network and mount namespaces: its own binaries and files."""
-        pid = self.pids[handle.name]
-        return ["nsenter", f"--net=/proc/{pid}/ns/net", f"--mount=/proc/{pid}/ns/mnt", "--", *argv]
+        return ["nsenter", f"--net={self.netns_of(handle.name)}", f"--mount={self.mntns_of(handle.name)}", "--", *argv]
 
     def teardown(self) -> None:
         """Stop this run's programs and remove its files; the containers stay up."""
         try:
             destroy(self.record)
         finally:
+            self.stack.close()
             if self.lock_fd is not None:
                 os.close(self.lock_fd)
                 self.lock_fd = None
@@ -180,99 +159,100 @@ class ComposeBackend:
     name = "compose"
 
     def deploy(self, topology: Topology, *, persistent: bool = False, source: str = "") -> ComposeDeployment:
-        """Attach a run to the running stack (it must have been built from `topology`)."""
+        """Attach a run to the running stack (its topology, as the lan-switch says)."""
         if persistent:
             raise BackendError(f"the compose backend does not bring networks up itself: {UP_HINT}")
         if os.geteuid() != 0:
             raise BackendError("the compose backend needs root (it enters the containers' namespaces); run with sudo")
-        stack = find_stack()
-        topology = _stack_topology(stack, topology)
-        pids = _node_pids(stack, topology)
-        wait_ready(pids)
-        interfaces = _check_interfaces(topology, pids)
-        lock_fd = _lock()
+        stack, topology, interfaces = wait_ready()
+        try:
+            lock_fd = _lock()
+        except BaseException:
+            stack.close()
+            raise
         try:
             run_id = secrets.token_hex(3)
-            record = new_record(run_id, self.name, source or next(iter(stack.values())).topology, False)
+            record = new_record(run_id, self.name, source or "default", False)
         except BaseException:
             os.close(lock_fd)
+            stack.close()
             raise
-        return ComposeDeployment(run_id, topology, record, pids, interfaces, lock_fd)
+        return ComposeDeployment(run_id, topology, record, stack, interfaces, lock_fd)
 
     def attach(self, record: RunRecord) -> ComposeDeployment:
         raise BackendError("a compose stack is not a 'protolab up' topology: use 'docker compose' to manage it")
 
 
-def _stack_topology(stack: dict[str, NodeContainer], expected: Topology) -> Topology:
-    sources = {c.topology for c in stack.values()}
-    if len(sources) != 1:
-        raise BackendError(f"the running containers come from different topologies ({', '.join(sorted(sources))})")
-    source = sources.pop()
-    if source == "default":
-        return expected
-    if not inside_node():
-        return load(source)
-    return load(os.environ.get(ENV_TOPOLOGY) or None)
+def wait_ready(timeout: float = READY_TIMEOUT) -> tuple[Stack, Topology, dict[str, dict[str, int]]]:
+    """The stack once every node is wired and has its addresses (a stack just brought up needs a moment)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stack = find_stack()
+        try:
+            topology = _stack_topology(stack)
+            problem = _not_ready(stack, topology)
+            if problem is None:
+                return stack, topology, _check_interfaces(stack, topology)
+        except BaseException:
+            stack.close()
+            raise
+        stack.close()
+        if time.monotonic() > deadline:
+            raise BackendError(problem)
+        time.sleep(0.05)
 
 
-def _node_pids(stack: dict[str, NodeContainer], topology: Topology) -> dict[str, int]:
-    missing = [n.name for n in topology.nodes if n.name not in stack]
-    if missing:
-        where = "visible from this container" if inside_node() else "running"
-        hint = (
-            "every node must share the client's PID namespace (see docker-compose.yml)"
-            if inside_node() else f"regenerate the stack with 'protolab compose' and {UP_HINT}"
-        )
-        raise BackendError(f"no container for node(s) {', '.join(missing)} is {where}: {hint}")
-    return {n.name: stack[n.name].pid for n in topology.nodes}
+def _stack_topology(stack: Stack) -> Topology:
+    try:
+        return loads(stack.topology_text, "the lan-switch's topology")
+    except Exception as exc:  # noqa: BLE001 - TopologyError, or anything a foreign answer causes
+        raise BackendError(f"the lan-switch runs a topology protolab cannot read: {exc}") from None
 
 
-def wait_ready(pids: dict[str, int]) -> None:
-    """Wait until every container's node-init has set the node up."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    for node, pid in pids.items():
-        marker = Path(f"/proc/{pid}/root") / READY_FILE
-        while True:
-            try:
-                if marker.is_file():
-                    break
-            except PermissionError:
-                raise BackendError(
-                    f"cannot look into node {node}'s container (pid {pid}): protolab needs root on the host, "
-                    "or SYS_ADMIN in the client container"
-                ) from None
-            if time.monotonic() > deadline:
-                raise BackendError(f"node {node} is not set up (see 'docker compose logs {node}')")
-            time.sleep(0.05)
+def _not_ready(stack: Stack, topology: Topology) -> str | None:
+    """Why the stack is not ready yet, or None."""
+    if stack.missing:
+        return (f"node(s) {', '.join(stack.missing)} never registered with the lan-switch: see "
+                f"'docker compose logs {stack.missing[0]}' (a lan-switch recreated after the nodes needs "
+                "'docker compose up -d --force-recreate')")
+    if set(stack.nodes) != {n.name for n in topology.nodes}:
+        return "the lan-switch's nodes do not match its topology: recreate the stack"
+    for node in topology.nodes:
+        if not _has_addresses(stack.path(stack.nodes[node.name][0]), node):
+            return f"node {node.name} has not set up its interfaces: see 'docker compose logs {node.name}'"
+    return None
 
 
-def _check_interfaces(topology: Topology, pids: dict[str, int]) -> dict[str, dict[str, int]]:
-    """Each node's interfaces by name, after checking their addresses against the topology."""
+def _addresses(netns: str) -> tuple[dict[str, int], set[tuple[str | None, IPv4Address]]]:
     from pyroute2 import IPRoute
 
+    try:
+        with entered(netns):
+            ipr = IPRoute()
+    except OSError as exc:
+        raise BackendError(f"cannot enter a node's network namespace ({exc.strerror or exc})") from None
+    try:
+        names = {link.get_attr("IFLA_IFNAME"): link["index"] for link in ipr.get_links()}
+        by_index = {index: name for name, index in names.items()}
+        addresses = {
+            (by_index.get(msg["index"]), IPv4Address(msg.get_attr("IFA_ADDRESS")))
+            for msg in ipr.get_addr(family=socket.AF_INET)
+        }
+    finally:
+        ipr.close()
+    return names, addresses
+
+
+def _has_addresses(netns: str, node) -> bool:
+    _names, addresses = _addresses(netns)
+    return all((iface.name, iface.ip) in addresses for iface in node.interfaces)
+
+
+def _check_interfaces(stack: Stack, topology: Topology) -> dict[str, dict[str, int]]:
+    """Each node's interfaces by name (their addresses checked by _not_ready)."""
     found: dict[str, dict[str, int]] = {}
     for node in topology.nodes:
-        netns = f"/proc/{pids[node.name]}/ns/net"
-        try:
-            with entered(netns):
-                ipr = IPRoute()
-        except OSError as exc:
-            raise BackendError(f"cannot enter node {node.name}'s network namespace ({exc.strerror or exc})") from None
-        try:
-            names = {link.get_attr("IFLA_IFNAME"): link["index"] for link in ipr.get_links()}
-            by_index = {index: name for name, index in names.items()}
-            addresses = {
-                (by_index.get(msg["index"]), IPv4Address(msg.get_attr("IFA_ADDRESS")))
-                for msg in ipr.get_addr(family=socket.AF_INET)
-            }
-        finally:
-            ipr.close()
-        for iface in node.interfaces:
-            if (iface.name, iface.ip) not in addresses:
-                raise BackendError(
-                    f"node {node.name} has no {iface.name} with {iface.ip}: the stack does not match the topology "
-                    "(run 'protolab compose', rebuild the image and restart the stack)"
-                )
+        names, _addresses_ = _addresses(stack.path(stack.nodes[node.name][0]))
         found[node.name] = {iface.name: names[iface.name] for iface in node.interfaces}
     return found
 

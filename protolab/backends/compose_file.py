@@ -1,27 +1,28 @@
-"""docker-compose.yml from a topology: one container per node, one internal network per LAN.
+"""docker-compose.yml from a topology: one container per node, and the lan-switch.
 
 The file is generated (`protolab compose`), never edited by hand: a unit test
 fails when the checked-in one differs from what the topology gives.
 
-Design points (see also protolab/backends/compose.py):
-- Every LAN is a network with `internal: true` (no route or NAT to the
-  outside). Its engine gateway is an address no node uses (the highest free
-  one, .254 in a /24): podman reserves a network's gateway address and
-  refuses to give it to a container, and the default gateway would be .1,
-  which is the topology's router. On internal networks podman puts no
-  address on the host's bridge; Docker puts the gateway address there.
-- Nodes route through the topology's router, not the engine: `protolab
-  node-init` (each container's command) sets the default route, the names and
-  MACs of the interfaces; sysctls turn IPv6 off and forwarding on where the
-  topology says so (/proc/sys is read-only inside a container).
-- All nodes share the client's PID namespace, and the client may enter
-  namespaces (SYS_ADMIN) and write sysctls (/proc/sys not read-only): that
-  is what lets `protolab run` work from inside the client container, which
-  is therefore privileged in effect, as protolab is on the host (root). Only the client, whose init is PID 1 of that
-  namespace, has `init: true` (podman refuses an init in a shared PID
-  namespace); the others' main process is not PID 1, so SIGTERM stops it
-  at once and the client's init reaps their orphans.
-- A run's files (service configurations) are written under
+Design points (see also protolab/backends/compose.py and switch_init.py):
+- No engine network: every container has `network_mode: none` (only lo).
+  The lan-switch container holds one bridge per LAN and wires the nodes with
+  veths, as the netns backend does. So nothing in the file can reach outside
+  the lab, and no host firewall rule (Docker's isolation chains for internal
+  networks drop routed traffic between them) or engine IPAM ever touches a
+  lab frame; per-network options (`mac_address` needs Engine >= 25) are not
+  needed either.
+- One file for Docker Compose v2, Compose v1 and podman-compose: no top-level
+  `name:` (v1 rejects it: container names are fixed instead), no `pid:`
+  sharing (v1 and podman-compose spell it differently; the switch hands out
+  the nodes' namespaces over a unix socket instead), no
+  `security_opt: systempaths=unconfined` (v1 rejects it: the client remounts
+  its /proc/sys read-write itself).
+- Only the client, where protolab runs inside the stack, may enter namespaces
+  (SYS_ADMIN, AppArmor unconfined): it is privileged in effect, as protolab
+  is on the host (root). Nodes have NET_ADMIN and NET_RAW, the switch NET_ADMIN.
+- sysctls turn IPv6 off and forwarding on where the topology says so (the
+  switch too: its bridge ports must not speak IPv6 on the LANs).
+- A run's files (service configurations) and the switch's socket are under
   /run/protolab/work, bind-mounted at the same path in every container, so a
   program started inside a node finds them whether protolab runs on the host
   or in the client container.
@@ -31,12 +32,11 @@ from __future__ import annotations
 
 import json
 import re
-from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
-from ..topology.model import Lan, Node, Topology
-from .kernel_settings import node_sysctls
+from ..topology.model import Node, Topology
+from .kernel_settings import QUIET, node_sysctls
 
 PROJECT = "protolab"
 IMAGE = "protolab-lab:latest"
@@ -47,38 +47,22 @@ ENV_NODE = "PROTOLAB_NODE"
 ENV_TOPOLOGY = "PROTOLAB_TOPOLOGY"
 WORK_DIR = "/run/protolab/work"
 TOPOLOGY_IN_CONTAINER = "/etc/protolab/topology.toml"
-PID_OWNER = "client"  # whose PID namespace every node shares (protolab runs there)
+RUNNER_NODE = "client"  # where protolab runs inside the stack
+SWITCH_SERVICE = "lan-switch"  # never a node's name: those have no '-'
 NODE_CAPS = ("NET_ADMIN", "NET_RAW")
-PID_OWNER_CAPS = ("SYS_ADMIN",)  # setns into the other nodes' namespaces
+RUNNER_CAPS = ("SYS_ADMIN",)  # setns into the other nodes' namespaces, mounts of the sandbox
+SWITCH_CAPS = ("NET_ADMIN",)  # move veth peers into the nodes' namespaces
 DEFAULT_FILE = "docker-compose.yml"
 
 
-def container_name(node: str) -> str:
-    return f"{CONTAINER_PREFIX}{node}"
+def container_name(service: str) -> str:
+    return f"{CONTAINER_PREFIX}{service}"
 
 
-def engine_gateway(lan: Lan, topology: Topology) -> IPv4Address:
-    """The address the engine may claim on a LAN: the highest host address no node uses.
-
-    Counted down from the top, never by listing the subnet's hosts (a /8 has
-    16 million): at most one step per member of the LAN, plus one."""
-    used = {int(iface.ip) for _node, iface in topology.members(lan.name)}
-    subnet = lan.subnet
-    first, last = int(subnet.network_address), int(subnet.broadcast_address)
-    if subnet.prefixlen < 31:  # as subnet.hosts(): not the network and broadcast addresses
-        first, last = first + 1, last - 1
-    address = last
-    while address >= first and address in used:
-        address -= 1
-    if address < first:
-        raise ValueError(f"LAN {lan.name} has no free address for the container engine's gateway")
-    return IPv4Address(address)
-
-
-def pid_owner(topology: Topology) -> str:
-    """The node whose PID namespace the others join: the client if there is one, else the first node."""
+def runner_node(topology: Topology) -> str:
+    """The node where protolab runs inside the stack: the client if there is one, else the first node."""
     names = [n.name for n in topology.nodes]
-    return PID_OWNER if PID_OWNER in names else names[0]
+    return RUNNER_NODE if RUNNER_NODE in names else names[0]
 
 
 def compose_model(topology: Topology, source: str = "default") -> dict[str, Any]:
@@ -86,55 +70,56 @@ def compose_model(topology: Topology, source: str = "default") -> dict[str, Any]
 
     `source` is "default" for the packaged topology, else the topology file's
     path: it is bind-mounted into every container and named in a label."""
-    owner = pid_owner(topology)
-    services = {node.name: _service(node, topology, owner, source) for node in topology.nodes}
-    networks = {
-        lan.name: {
-            "internal": True,
-            "ipam": {"config": [{"subnet": str(lan.subnet), "gateway": str(engine_gateway(lan, topology))}]},
-        }
-        for lan in topology.lans
-    }
+    owner = runner_node(topology)
+    services = {SWITCH_SERVICE: _switch(topology, source)}
+    services |= {node.name: _service(node, owner, source) for node in topology.nodes}
     # podman-compose would put the containers in a pod of their own: no use here, and slower
-    return {"name": PROJECT, "services": services, "networks": networks, "x-podman": {"in_pod": False}}
+    return {"services": services, "x-podman": {"in_pod": False}}
 
 
-def _service(node: Node, topology: Topology, owner: str, source: str) -> dict[str, Any]:
-    service: dict[str, Any] = {"image": IMAGE}
-    if node.name == owner:
-        service["build"] = "."
-    else:
-        service["pull_policy"] = "never"  # the image is the one built for the client
-    service |= {
-        "container_name": container_name(node.name),
-        "hostname": node.name,
-        "command": ["protolab", "node-init", node.name],
+def _common(service: str, command: list[str], sysctls: dict[str, str], source: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "image": IMAGE,
+        "pull_policy": "never",  # built here (`build:` on the client), never pulled
+        "container_name": container_name(service),
+        "hostname": service,
+        "command": command,
+        "init": True,  # stops at once and reaps what lab runs leave
+        "network_mode": "none",
+        "sysctls": {name: int(value) for name, value in sysctls.items()},
+        "stop_grace_period": "2s",
     }
-    if node.name == owner:
-        service["init"] = True
-    else:
-        service["pid"] = f"container:{container_name(owner)}"
-        service["depends_on"] = [owner]
-    service["cap_add"] = list(NODE_CAPS + (PID_OWNER_CAPS if node.name == owner else ()))
-    service["sysctls"] = {name: int(value) for name, value in node_sysctls(node).items()}
-    if node.name == owner:
-        # protolab runs here too: labs write the other nodes' sysctls through
-        # /proc/sys (read-only in a container by default), and some run a tool
-        # with a resolv.conf of its own, bind-mounted (AppArmor's default
-        # container profile, where there is one, forbids mounts)
-        service["security_opt"] = ["systempaths=unconfined", "apparmor=unconfined"]
-    service["stop_grace_period"] = "2s"
-    environment = {ENV_NODE: node.name}
+    environment = {ENV_NODE: service}
     volumes = [f"${{PROTOLAB_WORK_DIR:-{WORK_DIR}}}:{WORK_DIR}"]
     if source != "default":
         environment[ENV_TOPOLOGY] = TOPOLOGY_IN_CONTAINER
         volumes.append(f"{source}:{TOPOLOGY_IN_CONTAINER}:ro")
-    service["environment"] = environment
-    service["volumes"] = volumes
-    service["labels"] = {LABEL_NODE: node.name, LABEL_TOPOLOGY: source}
-    service["networks"] = {
-        iface.lan: {"ipv4_address": str(iface.ip), "mac_address": iface.mac} for iface in node.interfaces
-    }
+    fields["environment"] = environment
+    fields["volumes"] = volumes
+    fields["labels"] = {LABEL_NODE: service, LABEL_TOPOLOGY: source}
+    return fields
+
+
+def _switch(topology: Topology, source: str) -> dict[str, Any]:
+    service = _common(SWITCH_SERVICE, ["protolab", "switch-init"], {**QUIET, "net.ipv4.ip_forward": "0"}, source)
+    service["cap_add"] = list(SWITCH_CAPS)
+    return service
+
+
+def _service(node: Node, owner: str, source: str) -> dict[str, Any]:
+    service = _common(node.name, ["protolab", "node-init", node.name], node_sysctls(node), source)
+    if node.name == owner:  # the one service that builds the image (the others only use it)
+        del service["pull_policy"]
+        service = {"build": ".", **service}
+    service["depends_on"] = [SWITCH_SERVICE]  # registers with it (it would wait otherwise)
+    service["cap_add"] = list(NODE_CAPS + (RUNNER_CAPS if node.name == owner else ()))
+    if node.name == owner:
+        # protolab runs here too: some labs run a tool with a resolv.conf of its
+        # own, bind-mounted, and the students' sandbox mounts its root and
+        # calls pivot_root (AppArmor's default container profile forbids
+        # mounts; Docker's default seccomp profile refuses pivot_root). The
+        # sandbox applies a seccomp filter of its own to the student's code.
+        service["security_opt"] = ["apparmor=unconfined", "seccomp=unconfined"]
     return service
 
 
@@ -142,7 +127,7 @@ HEADER = """\
 # Generated by `protolab compose` from the topology '{name}' ({source}).
 # Do not edit: change the topology and run `protolab compose` again.
 #
-#   docker compose build && docker compose up -d    (or podman-compose)
+#   docker compose build && docker compose up -d    (or docker-compose, podman-compose)
 #   protolab run handshake --backend compose         (on the host, as root)
 #   docker compose exec client protolab run handshake
 #   docker compose down

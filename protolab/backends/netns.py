@@ -1,9 +1,9 @@
 """The embedded default backend: one network namespace per node, built in-process with pyroute2.
 
 Layout of a run `r`: namespace `plab-r-sw` holds one bridge per LAN; every node
-gets namespace `plab-r-<node>`; each node interface is a veth created in the
-switch namespace with its peer moved straight into the node, so nothing ever
-appears in the root namespace and no route leads out of the lab.
+gets namespace `plab-r-<node>`; the links are wired as on every backend
+(wiring.py): nothing ever appears in the root namespace and no route leads
+out of the lab.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..capture.frames import CapturePoint, Port
+from ..capture.frames import CapturePoint
 from ..errors import BackendError
 from ..topology import load
 from ..topology.model import Topology
@@ -22,6 +22,7 @@ from .ledger import OwnedProcess, RunRecord, new_record
 from .nsenter import entered, netns_path
 from .pids import alive, family, stop_process
 from .programs import NsenterDeployment
+from .wiring import add_bridges, add_ports, configure_node, plan_ports
 
 WORK_ROOT = Path("/run/protolab/work")
 
@@ -32,14 +33,6 @@ def ns_name(run_id: str, node: str) -> str:
 
 def switch_ns(run_id: str) -> str:
     return ns_name(run_id, "sw")
-
-
-def port_name(node: str, index: int) -> str:
-    return f"{node}-e{index}"
-
-
-def bridge_name(lan: str) -> str:
-    return f"br-{lan}"
 
 
 def _sysctl(path: str, value: str) -> None:
@@ -71,23 +64,6 @@ class NetnsDeployment(NsenterDeployment):
 
     def teardown(self) -> None:
         destroy(self.record)
-
-
-# Interface indices are chosen, not looked up: a fresh namespace has only lo (1),
-# so asking the kernel for fixed indices saves a netlink dump per node.
-BRIDGE_INDEX_BASE = 2
-PORT_INDEX_BASE = 100
-NODE_IFINDEX_BASE = 2  # eth0 in every node; eth1 is 3, ...
-
-
-def plan_ports(topology: Topology) -> dict[int, Port]:
-    """The bridge ports of the switch namespace by ifindex (fixed by the plan)."""
-    ports = {}
-    pairs = [(node, k, iface) for node in topology.nodes for k, iface in enumerate(node.interfaces)]
-    for j, (node, k, iface) in enumerate(pairs):
-        ifindex = PORT_INDEX_BASE + j
-        ports[ifindex] = Port(ifindex, port_name(node.name, k), iface.lan, node.name)
-    return ports
 
 
 class NetnsBackend:
@@ -126,45 +102,23 @@ def _build(run_id: str, topology: Topology) -> None:
         _apply(QUIET)
         sw = IPRoute()
     try:
-        bridges = {}
-        for i, lan in enumerate(topology.lans):
-            bridges[lan.name] = BRIDGE_INDEX_BASE + i
-            sw.link("add", index=bridges[lan.name], ifname=bridge_name(lan.name), kind="bridge", state="up")
-        port_index = {(p.node, p.ifname): i for i, p in plan_ports(topology).items()}
+        bridges = add_bridges(sw, topology)
         for node in topology.nodes:
-            _build_node(run_id, node, sw, bridges, port_index, topology)
+            name = ns_name(run_id, node.name)
+            with entered(name, create=True):
+                _apply(node_sysctls(node))  # before any interface exists: IPv6 off from the start
+                ipr = IPRoute()
+            try:
+                fd = os.open(netns_path(name), os.O_RDONLY)
+                try:
+                    add_ports(sw, fd, node, topology, bridges)
+                finally:
+                    os.close(fd)
+                configure_node(ipr, node, topology)
+            finally:
+                ipr.close()
     finally:
         sw.close()
-
-
-def _build_node(run_id: str, node, sw, bridges: dict[str, int], port_index: dict, topology: Topology) -> None:
-    from pyroute2 import IPRoute
-
-    name = ns_name(run_id, node.name)
-    with entered(name, create=True):
-        _apply(node_sysctls(node))
-        ipr = IPRoute()
-    try:
-        fd = os.open(netns_path(name), os.O_RDONLY)
-        try:
-            for k, iface in enumerate(node.interfaces):
-                ifname = port_name(node.name, k)
-                sw.link(
-                    "add", index=port_index[(node.name, ifname)], ifname=ifname, kind="veth",
-                    master=bridges[iface.lan], state="up",
-                    peer={"ifname": iface.name, "index": NODE_IFINDEX_BASE + k, "address": iface.mac, "net_ns_fd": fd},
-                )
-        finally:
-            os.close(fd)
-        ipr.link("set", index=1, state="up")  # lo
-        for k, iface in enumerate(node.interfaces):
-            prefix = topology.lan(iface.lan).subnet.prefixlen
-            ipr.link("set", index=NODE_IFINDEX_BASE + k, state="up")
-            ipr.addr("add", index=NODE_IFINDEX_BASE + k, address=str(iface.ip), prefixlen=prefix)
-        if node.gateway is not None:
-            ipr.route("add", dst="0.0.0.0/0", gateway=str(node.gateway))
-    finally:
-        ipr.close()
 
 
 def _stop(processes: list[OwnedProcess]) -> list[str]:

@@ -1,26 +1,31 @@
-"""Inside a container: make the container the topology's node, then stay up.
+"""Inside a container: become the topology's node with the lan-switch's help, then stay up.
 
 `protolab node-init NODE` is every node container's command (docker-compose.yml).
-The engine attached the container to its networks with the node's addresses;
-this names the interfaces and sets the MACs as the topology does (eth0, eth1,
-... in topology order, whatever order the engine attached them in), replaces
-the engine's routes with the topology's default gateway, checks the sysctls
-the compose file sets (IPv6 off, forwarding), writes a ready marker, and then
-execs `sleep infinity`: the node's programs are started by lab runs.
+The container has no engine network (`network_mode: none`, only lo). This
+checks the sysctls the compose file sets (IPv6 off, forwarding), makes
+/proc/sys writable where protolab itself runs (the client: labs set other
+nodes' sysctls through it), registers with the lan-switch container (which
+adds the node's ports, see switch_init.py), sets the addresses and default
+route on its side, and then execs `sleep infinity` holding the registration
+open: the node's programs are started by lab runs.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-from ipaddress import IPv4Address
+import socket
+import time
 from pathlib import Path
 
+from ..confine import channel
 from ..errors import BackendError
-from ..topology.model import Node
+from ..topology.model import Node, Topology
 from .kernel_settings import node_sysctls, proc_path
+from .switch_init import SOCKET
+from .wiring import configure_node
 
-READY_MARKER = Path("/run/protolab/node-ready")
+RETRY = 0.05  # seconds between tries while the lan-switch is not listening yet
+SAY_WAITING_AFTER = 10.0
 
 
 def _read_sysctl(path: str) -> str:
@@ -36,41 +41,60 @@ def check_sysctls(node: Node) -> list[str]:
     return [f"{key} is {_read_sysctl(key)}, expected {value}" for key, value in wanted.items() if _read_sysctl(key) != value]
 
 
-def configure_links(node: Node) -> None:
-    """Rename the engine's interfaces to the topology's, set MACs, routes via the topology's gateway."""
+def make_proc_sys_writable() -> None:
+    """Remount the container's read-only /proc/sys read-write (needs SYS_ADMIN).
+
+    Engines mount it read-only; Docker Compose v2 and podman could be told
+    `systempaths=unconfined`, but Compose v1 rejects that option."""
+    from ..confine import linux
+
+    if os.access("/proc/sys/net/ipv4/ip_forward", os.W_OK):  # EROFS on a read-only mount
+        return
+    flags = linux.MS_REMOUNT | linux.MS_BIND | linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC
+    try:
+        linux.mount(None, "/proc/sys", None, flags)
+    except OSError as exc:
+        raise BackendError(f"cannot make /proc/sys writable ({exc.strerror or exc}): the client needs SYS_ADMIN") from None
+
+
+def register(node: Node, path: Path = SOCKET) -> socket.socket:
+    """Hand the lan-switch the namespaces of the calling thread; returns the open registration."""
+    start, said = time.monotonic(), False
+    while True:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            connection.connect(str(path))
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            connection.close()
+        if not said and time.monotonic() - start > SAY_WAITING_AFTER:
+            print(f"protolab: node {node.name} is waiting for the lan-switch container ({path})", flush=True)
+            said = True
+        time.sleep(RETRY)
+    fds = [os.open(f"/proc/thread-self/ns/{kind}", os.O_RDONLY) for kind in ("net", "mnt")]
+    try:
+        channel.send(connection, {"op": "register", "node": node.name}, fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    answer, _ = channel.receive(connection)
+    if not answer or not answer.get("ok"):
+        raise BackendError(f"node {node.name}: the lan-switch refused it: {(answer or {}).get('error', 'no answer')}")
+    return connection
+
+
+def init_node(node: Node, topology: Topology, *, runs_protolab: bool) -> None:
+    """Set the node up, and become `sleep infinity` holding the registration."""
     from pyroute2 import IPRoute
 
-    with IPRoute() as ipr:
-        by_ip: dict[IPv4Address, int] = {}
-        for msg in ipr.get_addr(family=2):
-            by_ip[IPv4Address(msg.get_attr("IFA_ADDRESS"))] = msg["index"]
-        plan = []
-        for iface in node.interfaces:
-            if iface.ip not in by_ip:
-                raise BackendError(f"node {node.name}: no interface has {iface.ip} (is the container on LAN {iface.lan}?)")
-            plan.append((by_ip[iface.ip], iface))
-        # two passes, so that swapping eth0 and eth1 never collides
-        for index, _iface in plan:
-            ipr.link("set", index=index, state="down")
-            ipr.link("set", index=index, ifname=f"plab-tmp{index}")
-        for index, iface in plan:
-            ipr.link("set", index=index, ifname=iface.name, address=iface.mac)
-            ipr.link("set", index=index, state="up")
-        for route in ipr.get_routes(family=2, dst_len=0, table=254):
-            ipr.route("del", dst="0.0.0.0/0", gateway=route.get_attr("RTA_GATEWAY"), oif=route.get_attr("RTA_OIF"))
-        if node.gateway is not None:
-            ipr.route("replace", dst="0.0.0.0/0", gateway=str(node.gateway))
-
-
-def init_node(node: Node) -> None:
-    """Set the node up, mark it ready, and become `sleep infinity`."""
-    READY_MARKER.unlink(missing_ok=True)  # a restarted container is ready only once set up again
     problems = check_sysctls(node)
     if problems:
         raise BackendError(f"node {node.name}: {'; '.join(problems)} (the compose file sets these sysctls)")
-    configure_links(node)
-    READY_MARKER.parent.mkdir(parents=True, exist_ok=True)
-    READY_MARKER.write_text(node.name + "\n")
+    if runs_protolab:
+        make_proc_sys_writable()
+    connection = register(node)
+    with IPRoute() as ipr:
+        configure_node(ipr, node, topology)
     print(f"protolab: node {node.name} ready ({', '.join(f'{i.name} {i.ip}' for i in node.interfaces)})", flush=True)
-    sys.stdout.flush()
+    os.set_inheritable(connection.fileno(), True)  # the switch drops the node's ports when it closes
     os.execvp("sleep", ["sleep", "infinity"])

@@ -26,6 +26,8 @@ def validate(topology: Topology, source: str = "<topology>") -> None:
         for name in names:
             if not NAME.fullmatch(name):
                 fail(f"{kind} name {name!r} must be 1-12 lower-case letters/digits, starting with a letter")
+    if "sw" in {n.name for n in topology.nodes}:
+        fail("node name 'sw' is reserved: it names the lab's switch")
     for name, count in Counter(list(lan_names) + [n.name for n in topology.nodes]).items():
         if count > 1 and name in lan_names:
             fail(f"name {name!r} is used by both a lan and a node")

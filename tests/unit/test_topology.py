@@ -785,6 +785,12 @@ def test_boundary_node_names_accepted(name: str):
     assert topology.nodes[0].name == name
 
 
+def test_the_switch_name_is_reserved():
+    # the netns backend names the switch namespace plab-RUN-sw: a node 'sw' would share it
+    with pytest.raises(TopologyError, match="node name 'sw' is reserved"):
+        loads(edit("[nodes.alice]", "[nodes.sw]", MINIMAL), source=SOURCE)
+
+
 def test_twelve_char_lan_name_accepted():
     text = MINIMAL.replace('"net"', '"abcdefghijkl"').replace("[lans.net]", "[lans.abcdefghijkl]")
     assert loads(text, source=SOURCE).lans[0].name == "abcdefghijkl"
