@@ -1,8 +1,10 @@
-"""What podman changes on the host, saved before the container stage and put back after.
+"""What the container engines change on the host, saved before the container stage and put back after.
 
 Podman's network layer may turn on the host's IPv4 forwarding, adds firewall
 chains (iptables-nft tables, seen in `nft list ruleset`), leaves IPAM state
-under /var/lib/cni and bridges in the root namespace. `HostState.save()`
+under /var/lib/cni and bridges in the root namespace. dockerd, when it
+starts, turns on forwarding, adds the `ip nat` and `ip filter` tables, the
+docker0 bridge, and sets the br_netfilter sysctls. `HostState.save()`
 records all of that; `restore()` removes exactly what appeared since (tables
 that are new are deleted, tables that changed are put back as they were) and
 returns what it had to put back.
@@ -16,7 +18,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-SYSCTLS = ("net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding")
+SYSCTLS = (
+    "net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding",
+    # dockerd loads br_netfilter and sets these (where the module is loaded)
+    "net/bridge/bridge-nf-call-iptables", "net/bridge/bridge-nf-call-ip6tables",
+)
 CNI_STATE_DIRS = (Path("/var/lib/cni/networks"), Path("/var/lib/cni/results"))
 
 
@@ -58,7 +64,7 @@ class HostState:
     @classmethod
     def save(cls) -> HostState:
         return cls(
-            sysctls={k: Path("/proc/sys", k).read_text().strip() for k in SYSCTLS},
+            sysctls={k: Path("/proc/sys", k).read_text().strip() for k in SYSCTLS if Path("/proc/sys", k).exists()},
             tables=_tables(),
             links=_links(),
             cni_entries={d: _entries(d) for d in CNI_STATE_DIRS},
@@ -98,7 +104,7 @@ class HostState:
     def differences(self) -> list[str]:
         """What differs now from the saved state (empty when restored)."""
         now = HostState.save()
-        out = [f"sysctl {k} is {now.sysctls[k]}, was {v}" for k, v in self.sysctls.items() if now.sysctls[k] != v]
+        out = [f"sysctl {k} is {now.sysctls.get(k)}, was {v}" for k, v in self.sysctls.items() if now.sysctls.get(k) != v]
         out += [f"nftables table {t[0]} {t[1]} changed" for t in set(now.tables) | set(self.tables) if now.tables.get(t) != self.tables.get(t)]
         out += [f"new link {name}" for name in set(now.links) - set(self.links) if now.links[name] == "bridge"]
         out += [f"new {d / e}" for d, before in self.cni_entries.items() for e in now.cni_entries[d] - before]
