@@ -118,6 +118,9 @@ class LabContext:
     problems: list[str] = field(default_factory=list)  # what went wrong in the run itself
     doubts: list[str] = field(default_factory=list)  # why this run cannot prove anything either way
     narration: list[str] = field(default_factory=list)
+    # seconds the last call_student() took from the sandbox's start to the answer: without
+    # the wait for the launcher's first start, which is the grader's time, not the student's
+    last_call_seconds: float | None = None
     on_say: Callable[[str], None] | None = None
     stack: ExitStack = field(default_factory=ExitStack)
     _hosts: dict[str, Any] = field(default_factory=dict)

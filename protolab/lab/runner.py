@@ -84,6 +84,7 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
                 ctx.problems.append(f"your solution could not be used: {load_problem}")
                 return None
             outcome = confined.call(args, kwargs, options.timeout or lab.timeout)
+            ctx.last_call_seconds = outcome.seconds
             if not outcome.ok:
                 ctx.problems.append(f"your {lab.student_name}() {outcome.error}")
                 return None
