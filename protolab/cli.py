@@ -294,50 +294,6 @@ def compose(topology: Path | None, output: Path, check: bool) -> None:
     console.print(f"{'wrote' if changed else 'unchanged:'} {output} ({len(topo.nodes)} nodes and the lan-switch, {len(topo.lans)} LANs, no engine network)", markup=False)
 
 
-def _container_topology(role: str, expected: str):
-    """The topology of a lab container (its file, or the packaged one), and its text.
-
-    Refused outside a lab container: these commands rewire the namespace they run in."""
-    import os
-
-    from .backends.compose_file import ENV_NODE, ENV_TOPOLOGY
-    from .topology import default_path, loads
-
-    if os.environ.get(ENV_NODE) != expected:
-        raise Failure(f"{role} is a lab container's command: it runs only where {ENV_NODE}={expected}")
-    path = Path(os.environ.get(ENV_TOPOLOGY) or default_path())
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise Failure(f"cannot read the topology {path}: {exc.strerror or exc}") from None
-    return loads(text, str(path)), text
-
-
-@cli.command("node-init", hidden=True)
-@click.argument("node_name", metavar="NODE")
-def node_init(node_name: str) -> None:
-    """Inside a lab container: become NODE of the topology (the containers' command)."""
-    from .backends.compose_file import runner_node
-    from .backends.node_init import init_node
-
-    topo, _text = _container_topology("node-init", node_name)
-    try:
-        node = topo.node(node_name)
-    except KeyError:
-        raise Failure(f"topology '{topo.name}' has no node '{node_name}'") from None
-    init_node(node, topo, runs_protolab=node_name == runner_node(topo))
-
-
-@cli.command("switch-init", hidden=True)
-def switch_init() -> None:
-    """Inside the lan-switch container: wire the node containers (its command)."""
-    from .backends.compose_file import SWITCH_SERVICE
-    from .backends.switch_init import run_switch
-
-    topo, text = _container_topology("switch-init", SWITCH_SERVICE)
-    run_switch(topo, text)
-
-
 @cli.command()
 @click.option("--topology", type=click.Path(path_type=Path), help="Topology file (default: the packaged one).")
 def up(topology: Path | None) -> None:

@@ -41,11 +41,11 @@ from ..topology import loads
 from ..topology.model import Topology
 from .base import NodeHandle
 from .compose_file import ENV_NODE, WORK_DIR
+from .compose_file import SWITCH_SOCKET as SOCKET
 from .ledger import RunRecord, new_record
 from .netns import destroy
 from .nsenter import entered
 from .programs import NsenterDeployment
-from .switch_init import SOCKET
 from .wiring import plan_ports
 
 READY_TIMEOUT = 15.0  # seconds for the nodes of a stack just brought up to be wired

@@ -46,6 +46,7 @@ LABEL_TOPOLOGY = "org.protolab.topology"
 ENV_NODE = "PROTOLAB_NODE"
 ENV_TOPOLOGY = "PROTOLAB_TOPOLOGY"
 WORK_DIR = "/run/protolab/work"
+SWITCH_SOCKET = Path(WORK_DIR) / "lan-switch.sock"  # where nodes register and runs ask (switch_init.py)
 TOPOLOGY_IN_CONTAINER = "/etc/protolab/topology.toml"
 RUNNER_NODE = "client"  # where protolab runs inside the stack
 SWITCH_SERVICE = "lan-switch"  # never a node's name: those have no '-'
@@ -101,13 +102,13 @@ def _common(service: str, command: list[str], sysctls: dict[str, str], source: s
 
 
 def _switch(topology: Topology, source: str) -> dict[str, Any]:
-    service = _common(SWITCH_SERVICE, ["protolab", "switch-init"], {**QUIET, "net.ipv4.ip_forward": "0"}, source)
+    service = _common(SWITCH_SERVICE, ["protolab-node", SWITCH_SERVICE], {**QUIET, "net.ipv4.ip_forward": "0"}, source)
     service["cap_add"] = list(SWITCH_CAPS)
     return service
 
 
 def _service(node: Node, owner: str, source: str) -> dict[str, Any]:
-    service = _common(node.name, ["protolab", "node-init", node.name], node_sysctls(node), source)
+    service = _common(node.name, ["protolab-node", node.name], node_sysctls(node), source)
     if node.name == owner:  # the one service that builds the image (the others only use it)
         del service["pull_policy"]
         service = {"build": ".", **service}

@@ -1,6 +1,9 @@
 """Inside a container: become the topology's node with the lan-switch's help, then stay up.
 
-`protolab node-init NODE` is every node container's command (docker-compose.yml).
+`protolab-node NODE` is every container's command (docker-compose.yml);
+`protolab-node lan-switch` runs the switch (switch_init.py). It is a console
+script of its own, lighter than the `protolab` CLI: ten of them start at
+once on `up`.
 The container has no engine network (`network_mode: none`, only lo). This
 checks the sysctls the compose file sets (IPv6 off, forwarding), makes
 /proc/sys writable where protolab itself runs (the client: labs set other
@@ -12,17 +15,22 @@ open: the node's programs are started by lab runs.
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from ..confine import channel
-from ..errors import BackendError
+from ..errors import BackendError, ProtolabError
+from ..topology import default_path, loads
 from ..topology.model import Node, Topology
+from .compose_file import ENV_NODE, ENV_TOPOLOGY, SWITCH_SERVICE, runner_node
+from .compose_file import SWITCH_SOCKET as SOCKET
 from .kernel_settings import node_sysctls, proc_path
-from .switch_init import SOCKET
-from .wiring import configure_node
+from .wiring import configure_commands
 
 RETRY = 0.05  # seconds between tries while the lan-switch is not listening yet
 SAY_WAITING_AFTER = 10.0
@@ -83,18 +91,63 @@ def register(node: Node, path: Path = SOCKET) -> socket.socket:
     return connection
 
 
+def configure(node: Node, topology: Topology) -> None:
+    """This node's side of the wiring: addresses, links up, the default route."""
+    script = "".join(line + "\n" for line in configure_commands(node, topology))
+    done = subprocess.run(["ip", "-batch", "-"], input=script, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BackendError(f"node {node.name}: setting up its interfaces failed: {done.stderr.strip()}")
+
+
 def init_node(node: Node, topology: Topology, *, runs_protolab: bool) -> None:
     """Set the node up, and become `sleep infinity` holding the registration."""
-    from pyroute2 import IPRoute
-
     problems = check_sysctls(node)
     if problems:
         raise BackendError(f"node {node.name}: {'; '.join(problems)} (the compose file sets these sysctls)")
     if runs_protolab:
         make_proc_sys_writable()
     connection = register(node)
-    with IPRoute() as ipr:
-        configure_node(ipr, node, topology)
+    configure(node, topology)
     print(f"protolab: node {node.name} ready ({', '.join(f'{i.name} {i.ip}' for i in node.interfaces)})", flush=True)
     os.set_inheritable(connection.fileno(), True)  # the switch drops the node's ports when it closes
     os.execvp("sleep", ["sleep", "infinity"])
+
+
+def container_topology(name: str) -> tuple[Topology, str]:
+    """The stack's topology (its file, or the packaged one) and its text.
+
+    Refused outside a lab container: this rewires the namespace it runs in."""
+    if os.environ.get(ENV_NODE) != name:
+        raise BackendError(f"protolab-node is a lab container's command: it runs only where {ENV_NODE}={name}")
+    path = Path(os.environ.get(ENV_TOPOLOGY) or default_path())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BackendError(f"cannot read the topology {path}: {exc.strerror or exc}") from None
+    return loads(text, str(path)), text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`protolab-node NAME`: the command of every container of the stack."""
+    parser = argparse.ArgumentParser(prog="protolab-node", description="A lab container's command: become NAME "
+                                     f"(a node of the topology, or {SWITCH_SERVICE}).")
+    parser.add_argument("name", metavar="NAME")
+    args = parser.parse_args(argv)
+    try:
+        topology, text = container_topology(args.name)
+        if args.name == SWITCH_SERVICE:
+            from .switch_init import run_switch
+
+            run_switch(topology, text)
+            return 0
+        try:
+            node = topology.node(args.name)
+        except KeyError:
+            raise BackendError(f"topology '{topology.name}' has no node '{args.name}'") from None
+        init_node(node, topology, runs_protolab=args.name == runner_node(topology))
+    except ProtolabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -35,10 +35,9 @@ from typing import NoReturn
 
 from ..confine import channel
 from ..topology.model import Topology
-from .compose_file import WORK_DIR
+from .compose_file import SWITCH_SOCKET as SOCKET
 from .wiring import add_bridges, add_ports, unwire_node
 
-SOCKET = Path(WORK_DIR) / "lan-switch.sock"
 REQUEST_TIMEOUT = 2.0  # seconds a connection has to say what it wants
 
 

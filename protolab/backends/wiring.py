@@ -82,6 +82,19 @@ def configure_node(node_ipr: Any, node: Node, topology: Topology) -> None:
         node_ipr.route("add", dst="0.0.0.0/0", gateway=str(node.gateway))
 
 
+def configure_commands(node: Node, topology: Topology) -> list[str]:
+    """configure_node as `ip -batch` lines: what a node container runs on its
+    side (iproute2 costs it ~5 ms; importing pyroute2 ~0.2 s of CPU, times
+    every container starting at once)."""
+    lines = ["link set dev lo up"]
+    for iface in node.interfaces:
+        prefix = topology.lan(iface.lan).subnet.prefixlen
+        lines += [f"link set dev {iface.name} up", f"address add {iface.ip}/{prefix} dev {iface.name}"]
+    if node.gateway is not None:
+        lines.append(f"route add default via {node.gateway}")
+    return lines
+
+
 def unwire_node(sw: Any, node: Node, topology: Topology) -> None:
     """Remove a node's ports from the switch (its peers go with them), if they exist."""
     indices = port_indices(topology)

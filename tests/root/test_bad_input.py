@@ -92,18 +92,6 @@ def test_a_topology_nested_5000_deep_is_refused_quickly(tmp_path):
     assert time.monotonic() - began < 5
 
 
-def test_a_slash_8_lan_composes_in_well_under_a_second(tmp_path):
-    topology = tmp_path / "wide.toml"
-    text = default_path().read_text().replace('"10.0.2.0/24"', '"10.0.0.0/8"').replace("10.0.1.", "192.168.1.")
-    topology.write_text(text)
-    began = time.monotonic()
-    result = protolab("compose", "--topology", str(topology), "-o", str(tmp_path / "c.yml"))
-    elapsed = time.monotonic() - began
-    assert result.returncode == 0, result.stderr
-    assert 'gateway: "10.255.255.254"' in (tmp_path / "c.yml").read_text()
-    assert elapsed < 3, f"compose took {elapsed:.1f} s (it took 14 s when it listed every host of the /8)"
-
-
 @pytest.mark.parametrize("kind", ["dev-zero", "fifo", "directory", "10GB", "text"])
 def test_check_refuses_what_is_not_a_capture_without_reading_it_all(work, kind):
     path = {"dev-zero": "/dev/zero", "fifo": str(work / "fifo"), "directory": str(work / "adir"),

@@ -7,6 +7,7 @@ container); the "containers" are namespaces this test creates.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -20,9 +21,8 @@ import pytest
 from pyroute2 import IPRoute, netns
 
 from protolab.backends.compose import find_stack
-from protolab.backends.node_init import register
+from protolab.backends.node_init import configure, register
 from protolab.backends.nsenter import entered, netns_path
-from protolab.backends.wiring import configure_node
 from protolab.errors import BackendError
 from protolab.topology import default_path, load
 
@@ -80,8 +80,7 @@ def register_in(ns: str, node_name: str, socket_path: Path):
     def work():
         with entered(netns_path(ns)):
             result["connection"] = register(node, socket_path)
-            with IPRoute() as ipr:
-                configure_node(ipr, node, TOPOLOGY)
+            configure(node, TOPOLOGY)  # `ip -batch`, in this thread's namespace
 
     thread = threading.Thread(target=work)
     thread.start()
@@ -105,6 +104,8 @@ def test_registered_nodes_get_their_interfaces_and_a_run_gets_their_namespaces(n
     try:
         eth0 = links(client)["eth0"]
         assert eth0.get_attr("IFLA_ADDRESS") == TOPOLOGY.node("client").mac
+        routes = json.loads(subprocess.run(["ip", "-n", client, "-j", "route"], capture_output=True, text=True, check=True).stdout)
+        assert {(r["dst"], r.get("gateway")) for r in routes} == {("default", "10.0.1.1"), ("10.0.1.0/24", None)}
         assert set(links(router)) == {"lo", "eth0", "eth1"}
         ports = links(switch_ns)
         assert {"br-lan1", "br-lan2", "client-e0", "router-e0", "router-e1"} <= set(ports)

@@ -47,13 +47,13 @@ def test_the_lan_switch_and_one_service_per_node():
     services = MODEL["services"]
     assert list(services) == [SWITCH_SERVICE] + [n.name for n in TOPOLOGY.nodes]
     switch = services[SWITCH_SERVICE]
-    assert switch["command"] == ["protolab", "switch-init"] and switch["cap_add"] == ["NET_ADMIN"]
+    assert switch["command"] == ["protolab-node", SWITCH_SERVICE] and switch["cap_add"] == ["NET_ADMIN"]
     assert switch["sysctls"]["net.ipv6.conf.all.disable_ipv6"] == 1  # its bridge ports stay quiet
     for node in TOPOLOGY.nodes:
         service = services[node.name]
         assert service["image"] == IMAGE
         assert service["container_name"] == container_name(node.name)
-        assert service["command"] == ["protolab", "node-init", node.name]
+        assert service["command"] == ["protolab-node", node.name]
         assert service["environment"][ENV_NODE] == node.name
         assert service["depends_on"] == [SWITCH_SERVICE]
 
@@ -102,7 +102,7 @@ def test_protolab_compose_writes_the_file_and_check_sees_a_stale_one(tmp_path):
     done = subprocess.run([PROTOLAB, "compose", "-o", str(target)], capture_output=True, check=False, text=True)
     assert done.returncode == 0 and target.read_text() == render(TOPOLOGY)
     assert subprocess.run([PROTOLAB, "compose", "-o", str(target), "--check"], capture_output=True, check=False).returncode == 0
-    target.write_text(target.read_text().replace("node-init, web]", "node-init, webb]"))
+    target.write_text(target.read_text().replace("protolab-node, web]", "protolab-node, webb]"))
     done = subprocess.run([PROTOLAB, "compose", "-o", str(target), "--check"], capture_output=True, check=False, text=True)
     assert done.returncode == 1 and "stale" in done.stdout
 
@@ -119,18 +119,18 @@ def test_without_a_running_stack_the_compose_backend_says_so_in_one_line(tmp_pat
     assert "needs root" in done.stderr if os.geteuid() else "no protolab container stack is running" in done.stderr
 
 
-def test_node_init_refuses_to_run_outside_its_container():
+@pytest.mark.parametrize("name", ["client", SWITCH_SERVICE])
+def test_the_container_command_refuses_to_run_outside_its_container(name):
     env = {k: v for k, v in os.environ.items() if k != ENV_NODE}
-    done = subprocess.run([PROTOLAB, "node-init", "client"], capture_output=True, check=False, text=True, env=env)
+    done = subprocess.run([str(Path(sys.executable).with_name("protolab-node")), name], capture_output=True, check=False, text=True, env=env)
     assert done.returncode == 2
-    assert done.stderr.strip() == "error: node-init is a lab container's command: it runs only where PROTOLAB_NODE=client"
+    assert done.stderr.strip() == f"error: protolab-node is a lab container's command: it runs only where PROTOLAB_NODE={name}"
 
 
-def test_switch_init_refuses_to_run_outside_its_container():
-    env = {k: v for k, v in os.environ.items() if k != ENV_NODE}
-    done = subprocess.run([PROTOLAB, "switch-init"], capture_output=True, check=False, text=True, env=env)
-    assert done.returncode == 2
-    assert done.stderr.strip() == "error: switch-init is a lab container's command: it runs only where PROTOLAB_NODE=lan-switch"
+def test_the_container_command_names_an_unknown_node():
+    env = {**os.environ, ENV_NODE: "nobody"}
+    done = subprocess.run([str(Path(sys.executable).with_name("protolab-node")), "nobody"], capture_output=True, check=False, text=True, env=env)
+    assert (done.returncode, done.stderr.strip()) == (2, "error: topology 'default' has no node 'nobody'")
 
 
 COMPOSE_SPEC = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")  # Debian's docker-compose
@@ -142,7 +142,7 @@ def test_the_file_is_valid_for_the_compose_specification():
     jsonschema = pytest.importorskip("jsonschema")
     yaml = pytest.importorskip("yaml")
     schema = json.loads(COMPOSE_SPEC.read_text())
-    jsonschema.validate(yaml.safe_load((ROOT / "docker-compose.yml").read_text()), schema)
+    jsonschema.Draft7Validator(schema).validate(yaml.safe_load((ROOT / "docker-compose.yml").read_text()))  # the spec's draft
 
 
 @pytest.mark.parametrize("tool", ["docker-compose", "podman-compose"])
@@ -157,3 +157,14 @@ def test_each_compose_tool_reads_the_file_as_it_is(tool):
     services = yaml.safe_load(done.stdout)["services"]
     assert set(services) == set(MODEL["services"])
     assert all(s.get("network_mode") == "none" for s in services.values())
+
+
+def test_a_node_container_configures_its_side_as_the_netns_backend_does():
+    from protolab.backends.wiring import configure_commands
+
+    assert configure_commands(TOPOLOGY.node("router"), TOPOLOGY) == [
+        "link set dev lo up",
+        "link set dev eth0 up", "address add 10.0.1.1/24 dev eth0",
+        "link set dev eth1 up", "address add 10.0.2.1/24 dev eth1",
+    ]
+    assert configure_commands(TOPOLOGY.node("web"), TOPOLOGY)[-1] == "route add default via 10.0.2.1"
