@@ -295,6 +295,60 @@ def compose(topology: Path | None, output: Path, check: bool) -> None:
 
 
 @cli.command()
+@click.argument("lab_name", metavar="LAB")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for the gradebook and feedback (default: ./protolab-grades/LAB).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Submissions graded at once (default: the number of cores).")
+@click.option("--force", is_flag=True, help="Grade again what this folder already holds a result for.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar; only the summary's first line.")
+def grade(lab_name: str, submissions: Path, out: Path | None, workers: int | None, force: bool, quiet: bool) -> None:
+    """Grade a class: every submission in SUBMISSIONS (STUDENT.py or STUDENT/), confined, with partial credit.
+
+    Writes gradebook.csv, junit.xml, summary.txt/.json and, per student,
+    results.json (Gradescope), the verdict with its ladder, the pcap and the
+    report. Exit 0 when every submission was graded, 4 if the grader failed on one."""
+    import os
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .grade.batch import Batch
+    from .grade.outputs import write_all
+    from .grade.submissions import discover
+    from .lab.catalog import load_lab
+
+    if os.geteuid() != 0:
+        raise Failure("grading needs root (each worker builds a lab network); run with sudo")
+    lab = load_lab(lab_name)
+    found = discover(submissions, lab.name)
+    out = out or Path.cwd() / "protolab-grades" / lab.name
+    _check_out_dir(out, "--out")
+    out.mkdir(parents=True, exist_ok=True)
+    batch = Batch(lab, out, workers or os.cpu_count() or 1, force)
+    with Progress(TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[tally]}"), TimeRemainingColumn(), console=console,
+                  disable=quiet, transient=True) as progress:
+        task = progress.add_task(lab.name, total=len(found), tally="")
+        counts: dict[str, int] = {}
+
+        def advance(result: dict) -> None:
+            counts[result["status"]] = counts.get(result["status"], 0) + 1
+            progress.update(task, advance=1, tally="  ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+        batch.on_result = advance
+        batch.run(found)
+    summary = write_all(out, lab.name, batch.results)
+    text = (out / "summary.txt").read_text()
+    console.print(text.splitlines()[0] if quiet else text, markup=False, highlight=False)
+    if not quiet:
+        console.print(f"gradebook: {out / 'gradebook.csv'}", markup=False, soft_wrap=True)
+    if batch.interrupted:
+        err.print(f"interrupted: {len(batch.results)} of {len(found)} graded; run the same command to go on")
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_INTERNAL if summary["errors"] else EXIT_PASS)
+
+
+@cli.command()
 @click.option("--topology", type=click.Path(path_type=Path), help="Topology file (default: the packaged one).")
 def up(topology: Path | None) -> None:
     """Bring the lab network up and leave it up (labs then run on it)."""

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -48,6 +48,7 @@ class CallOutcome:
     value: Any = None
     error: str = ""  # what went wrong, phrased to follow "your connect() "
     seconds: float = 0.0
+    unusable: bool = False  # the file could not be used at all: it did not import, or ended at import
 
 
 @dataclass
@@ -187,7 +188,7 @@ class ConfinedSolution:
         call = _Call(self.calls, chan_ours, report_ours, out_r)
         start = time.monotonic()
         outcome = self._converse(call, handles, start + timeout, timeout)
-        outcome = CallOutcome(outcome.ok, outcome.value, outcome.error, time.monotonic() - start)
+        outcome = replace(outcome, seconds=time.monotonic() - start)
         self._pending.append(call)  # its sandbox ends on its own; close() collects what it reports
         return outcome
 
@@ -200,7 +201,7 @@ class ConfinedSolution:
             if left <= 0:
                 self._kill(call)
                 what = "return" if imported else "finish importing"
-                return CallOutcome(False, error=f"did not {what} within {timeout:g} s and was stopped")
+                return CallOutcome(False, error=f"did not {what} within {timeout:g} s and was stopped", unusable=not imported)
             ready = select.select(watch, [], [], left)[0]
             if call.output is not None and call.output in ready:
                 self._read_output(call)
@@ -254,7 +255,7 @@ class ConfinedSolution:
         if message.get("kind") == "memory":
             return CallOutcome(False, error=self._memory_text())
         if phase == "import":
-            return CallOutcome(False, error=f"could not be used: {text}")
+            return CallOutcome(False, error=f"could not be used: {text}", unusable=True)
         if phase == "sandbox":
             raise ConfinementError(f"the sandbox could not be entered in {self.node_name}: {text}")
         if phase == "setup":
@@ -279,8 +280,9 @@ class ConfinedSolution:
                 return CallOutcome(False, error=self._memory_text())
             return CallOutcome(False, error=f"was killed by signal {sig} ({SIGNAL_NAMES.get(sig, '?')}) {when}")
         if code is not None:
-            return CallOutcome(False, error=f"exited {when} with code {code} instead of returning (exit() or os._exit())")
-        return CallOutcome(False, error=f"ended {when} without returning")
+            return CallOutcome(False, error=f"exited {when} with code {code} instead of returning (exit() or os._exit())",
+                               unusable=not imported)
+        return CallOutcome(False, error=f"ended {when} without returning", unusable=not imported)
 
     def _memory_text(self) -> str:
         return f"used more than {self.limits.memory // MIB} MiB of memory and was stopped"

@@ -87,6 +87,7 @@ class Lab:
     views: tuple[Callable[[Any, Topology], Any], ...] = ()  # (trace, topology) → more to print after the ladder
     student_node: str = "client"  # the node a student's code runs in, confined (see protolab/confine)
     student_limits: Limits = field(default_factory=Limits)  # what a student's code may use per call
+    points: Mapping[str, float] = field(default_factory=dict)  # expectation item name → points when graded (default 1)
 
     @property
     def student_name(self) -> str:

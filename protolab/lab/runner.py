@@ -40,6 +40,7 @@ class RunOptions:
     timeout: float | None = None  # seconds per call of the student's function (default: the lab's)
     backend: str | None = None  # "netns" or "compose" (default: compose inside a lab container, else netns)
     on_say: Callable[[str], None] | None = None
+    deployment: Deployment | None = None  # run on this one (a grading worker's), kept up after the run
 
 
 @dataclass
@@ -56,6 +57,7 @@ class RunResult:
     facts: dict[str, Any]
     topology: Any = None  # the topology the run used
     student_output: OutputLog | None = None  # what the student's code printed (head, and how much in all)
+    unusable: str | None = None  # why the student's file could not be used at all (it scores nothing)
 
 
 def run_lab(lab: Lab, options: RunOptions) -> RunResult:
@@ -69,7 +71,7 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
     except SolutionFileError as exc:
         load_problem = str(exc)
 
-    with _deployment(lab, options.fresh, options.backend) as (deployment, reused):
+    with _deployment(lab, options.fresh, options.backend, options.deployment) as (deployment, reused):
         timings["deploy"] = time.perf_counter() - mark
         mark = time.perf_counter()
         confined = None
@@ -79,14 +81,19 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
                                         limits=lab.student_limits, hide=_hidden_paths(options.out_dir))
             confined.start()  # it imports scapy while the lab sets the stage
 
+        unusable: list[str] = []
+
         def call_student(*args: Any, **kwargs: Any) -> Any:
             if load_problem or confined is None:
                 ctx.problems.append(f"your solution could not be used: {load_problem}")
+                unusable.append(f"your solution could not be used: {load_problem}")
                 return None
             outcome = confined.call(args, kwargs, options.timeout or lab.timeout)
             ctx.last_call_seconds = outcome.seconds
             if not outcome.ok:
                 ctx.problems.append(f"your {lab.student_name}() {outcome.error}")
+                if outcome.unusable:
+                    unusable.append(f"your {lab.student_name}() {outcome.error}")
                 return None
             return outcome.value
 
@@ -138,7 +145,7 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         mark = time.perf_counter()
     timings["teardown"] = time.perf_counter() - mark
     return RunResult(lab, verdict, trace, pcap, report, deployment.run_id, reused, ctx.narration, timings, ctx.facts,
-                     deployment.topology, output)
+                     deployment.topology, output, unusable[0] if unusable else None)
 
 
 def check_pcap(lab: Lab, pcap: Path, raw_params: Mapping[str, str]) -> tuple[Verdict, Trace]:
@@ -210,11 +217,19 @@ def _typed(key: str, text: str, default: Any) -> Any:
 
 
 @contextmanager
-def _deployment(lab: Lab, fresh: bool, backend: str | None = None) -> Iterator[tuple[Deployment, bool]]:
-    """Reuse a topology brought up with `protolab up` (locked for this run), or deploy one
-    (with the compose backend: attach to the running container stack)."""
+def _deployment(lab: Lab, fresh: bool, backend: str | None = None,
+                given: Deployment | None = None) -> Iterator[tuple[Deployment, bool]]:
+    """Run on `given` (kept up), reuse a topology brought up with `protolab up` (locked
+    for this run), or deploy one (with the compose backend: attach to the running stack)."""
     from ..backends import default_backend
 
+    if given is not None:
+        started = {(p.pid, p.start_time) for p in given.record.processes}
+        try:
+            yield given, True
+        finally:  # what this run started and did not stop: stop it, the next run starts clean
+            stop_processes_since(given.record, started)
+        return
     backend = backend or default_backend()
     if not fresh and backend == "netns":
         for record in reversed(all_records()):

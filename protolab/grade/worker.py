@@ -1,0 +1,108 @@
+"""A grading worker: one topology of its own for the whole batch, one confined run per submission.
+
+Started by the batch (`python -m protolab.grade.worker LAB`) in a session of
+its own, so that Ctrl-C on the terminal reaches only the batch, which then
+closes the workers' input: each finishes the submission it is on, takes its
+topology down and exits. Jobs come in as JSON lines on stdin; each result
+goes out as one JSON line on the descriptor that was stdout (the worker's
+own stdout goes to stderr, so nothing a library prints can corrupt it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import ProtolabError
+from .score import Score, error_score, score_verdict
+
+INCONCLUSIVE_RETRIES = 2  # a run that could not observe what it needed is tried again, this often at most
+
+
+def grade_one(lab, deployment, job: dict[str, Any]) -> dict[str, Any]:
+    """Run one submission (retrying an INCONCLUSIVE run) and score it; never raises."""
+    from ..confine.session import ConfinementError
+    from ..lab.runner import RunOptions, run_lab
+
+    out = Path(job["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+    if job.get("problem"):
+        return _result(job, score_verdict_unusable(lab, job["problem"]), time.monotonic() - began, "", 0)
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            result = run_lab(lab, RunOptions(solution=Path(job["path"]), out_dir=out, deployment=deployment))
+        except (ProtolabError, ConfinementError, OSError) as exc:
+            return _result(job, error_score(f"the grader could not run it: {exc}"), time.monotonic() - began, "", attempts)
+        except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
+            return _result(job, error_score(f"the grader failed on it: {type(exc).__name__}: {exc}"),
+                           time.monotonic() - began, "", attempts)
+        score = score_verdict(result.verdict, lab.points, result.unusable)
+        if score.status != "INCONCLUSIVE" or attempts > INCONCLUSIVE_RETRIES:
+            _write_text(out / "verdict.txt", lab, result)
+            return _result(job, score, time.monotonic() - began, result.run_id, attempts)
+
+
+def score_verdict_unusable(lab, problem: str) -> Score:
+    """A folder without a usable file: no run; the lab's items checked against nothing, scored 0."""
+    from ..expect.match import check
+    from ..lab.runner import parse_params
+    from ..topology import load
+    from ..wire.decode import decode_trace
+
+    topology = load()
+    verdict = check(lab.expectation(topology, parse_params(lab, {})), decode_trace([], topology, ()), {})
+    return score_verdict(verdict, lab.points, f"your submission could not be used: {problem}")
+
+
+def _write_text(path: Path, lab, result) -> None:
+    """The verdict as the student reads it: the ladder and the items, without colour."""
+    from rich.console import Console
+
+    from ..report import render_ladder, render_verdict
+
+    with open(path, "w", encoding="utf-8") as f:
+        console = Console(file=f, width=110, color_system=None, force_terminal=False)
+        console.print(render_ladder(result.trace, result.verdict, lab.columns, title=lab.title))
+        console.print()
+        console.print(render_verdict(result.verdict))
+
+
+def _result(job: dict[str, Any], score: Score, seconds: float, run_id: str, attempts: int) -> dict[str, Any]:
+    return {
+        "student": job["student"], "digest": job.get("digest", ""), "status": score.status,
+        "score": score.score, "max_score": score.max_score, "first_failure": score.first_failure,
+        "first_failed": score.first_failed,
+        "items": [item.__dict__ for item in score.items], "run_id": run_id,
+        "seconds": round(seconds, 3), "attempts": attempts,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..backends import get_backend
+    from ..lab.catalog import load_lab
+    from ..topology import load
+
+    argv = sys.argv[1:] if argv is None else argv
+    results = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # whatever else writes to stdout lands in stderr
+    lab = load_lab(argv[0])
+    deployment = get_backend("netns").deploy(load())
+    try:
+        results.write(json.dumps({"worker": deployment.run_id}) + "\n")  # so a batch can clean up after a kill
+        for line in sys.stdin:
+            job = json.loads(line)
+            results.write(json.dumps(grade_one(lab, deployment, job)) + "\n")
+    finally:
+        deployment.teardown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""`protolab grade`: a class folder graded in parallel, confined, with partial credit and every output.
+
+One batch for the module (it costs ~30 s on two cores): correct submissions
+in both layouts, each kind of wrong one, a hang, unusable files, a hostile
+one; then the outputs are read back, a second run is served from the cache,
+and nothing is left on the machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTIONS = Path(__file__).resolve().parent / "solutions"
+PROTOLAB = str(Path(sys.executable).with_name("protolab"))
+
+# student id -> (file to hand in, where it goes: "file" = ID.py, "folder" = ID/handshake.py)
+CLASS = {
+    "alice": (ROOT / "labs" / "handshake.py", "file"),
+    "bjorn": (ROOT / "labs" / "handshake.py", "folder"),
+    "chen": (SOLUTIONS / "wrong_ack.py", "file"),
+    "dara": (SOLUTIONS / "no_final_ack.py", "file"),
+    "emil": (SOLUTIONS / "hangs.py", "file"),
+    "fatou": (SOLUTIONS / "syntax_error.py", "folder"),
+    "gita": (SOLUTIONS / "no_function.py", "file"),
+    "hugo": (SOLUTIONS / "raises.py", "file"),
+    "ines": (SOLUTIONS / "hostile" / "exits_at_import.py", "file"),
+    "jonas": (SOLUTIONS / "textbook_global_scapy.py", "file"),  # correct, in another style: scapy's global sr1()
+    "kim": (SOLUTIONS / "hostile" / "rewrites_verdict.py", "file"),
+}
+GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def _hand_in(folder: Path, out: Path) -> None:
+    for student, (source, layout) in CLASS.items():
+        text = source.read_text().replace("{OUT}", str(out))  # the hostile file looks for the verdicts there
+        target = folder / f"{student}.py" if layout == "file" else folder / student / "handshake.py"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    (folder / "lena").mkdir()  # a folder without a file: unusable, scored 0
+    (folder / "notes.txt").write_text("not a submission")  # ignored
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("grade")
+    submissions, out = base / "submissions", base / "out"
+    submissions.mkdir()
+    _hand_in(submissions, out)
+    done = subprocess.run([PROTOLAB, "grade", "handshake", str(submissions), "--out", str(out), "--workers", "2", "-q"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    return submissions, out, done
+
+
+def rows(out: Path) -> dict[str, dict[str, str]]:
+    with open(out / "gradebook.csv", newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def test_every_submission_has_its_row_and_the_batch_ends_well(graded):
+    _submissions, out, done = graded
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().startswith("protolab grade handshake: 12 submissions")
+    book = rows(out)
+    assert sorted(book) == sorted([*CLASS, "lena"])
+    assert list(csv.reader(open(out / "gradebook.csv")))[0] == ["student", "score", "max_score", "status", "first_failure", "run_id"]
+
+
+def test_scores_give_partial_credit_and_unusable_files_nothing(graded):
+    book = rows(graded[1])
+    for student in ("alice", "bjorn", "jonas"):
+        assert (book[student]["status"], book[student]["score"], book[student]["max_score"]) == ("PASS", "8", "8")
+        assert book[student]["first_failure"] == ""
+    assert book["chen"]["status"] == "FAIL" and 0 < float(book["chen"]["score"]) < 8  # SYN and SYN-ACK were right
+    assert book["chen"]["first_failure"].startswith("step: ACK from client")
+    for student, cause in {"fatou": "syntax error", "gita": "defines no function connect()",
+                           "ines": "at import", "lena": "holds no .py file"}.items():
+        assert book[student]["score"] == "0", student
+        assert cause in book[student]["first_failure"], book[student]
+    assert book["emil"]["score"] == "0" and "did not return within" in book["emil"]["first_failure"]
+    for student in ("kim", "hugo"):  # confined: a daemon cannot rewrite its verdict into a PASS
+        assert book[student]["status"] == "FAIL", book[student]
+
+
+def test_steps_after_a_missing_one_are_not_reached(graded):
+    result = json.loads((graded[1] / "students" / "emil" / "results.json").read_text())
+    outputs = {t["name"]: t["output"] for t in result["tests"]}
+    assert outputs["step: SYN-ACK from web"].startswith("not reached: SYN from client is missing")
+    assert outputs["never: no RST from web"].startswith("not reached")  # nothing happened: a never proves nothing
+
+
+def test_each_student_has_gradescope_results_and_feedback(graded):
+    out = graded[1]
+    for student in [*CLASS, "lena"]:
+        result = json.loads((out / "students" / student / "results.json").read_text())
+        assert set(result) >= {"score", "execution_time", "output", "tests"}
+        assert isinstance(result["score"], float) and result["visibility"] in GRADESCOPE_VISIBILITY
+        for test in result["tests"]:
+            assert set(test) == {"name", "score", "max_score", "status", "output", "visibility"}
+            assert test["status"] in {"passed", "failed"} and test["visibility"] in GRADESCOPE_VISIBILITY
+            assert 0 <= test["score"] <= test["max_score"]
+        assert result["score"] == sum(t["score"] for t in result["tests"])
+    for student in ("alice", "chen"):
+        folder = out / "students" / student
+        assert (folder / "trace.pcapng").stat().st_size > 0 and (folder / "verdict.json").is_file()
+        assert "SYN-ACK" in (folder / "verdict.txt").read_text()  # the ladder, as the student reads it
+
+
+def test_junit_has_a_suite_per_student(graded):
+    tree = ET.parse(graded[1] / "junit.xml").getroot()
+    suites = {s.get("name"): s for s in tree.iter("testsuite")}
+    assert sorted(suites) == sorted([*CLASS, "lena"])
+    assert suites["alice"].get("failures") == "0" and int(suites["chen"].get("failures")) > 0
+
+
+def test_the_summary_says_what_the_class_struggled_with(graded):
+    summary = json.loads((graded[1] / "summary.json").read_text())
+    assert summary["students"] == 12 and summary["status"]["PASS"] == 3
+    rates = {i["name"]: i["rate"] for i in summary["items"]}
+    assert rates["step: SYN from client"] > rates["step: ACK from client"]
+    assert sum(summary["histogram"]) == 12
+    assert summary["common_failures"][0]["first_failed"] == "unusable file"
+    assert "items (pass rate):" in (graded[1] / "summary.txt").read_text()
+
+
+def test_a_second_run_reuses_results_and_a_changed_file_is_graded_again(graded):
+    submissions, out, _done = graded
+    before = rows(out)
+    shutil.copy(ROOT / "labs" / "handshake.py", submissions / "chen.py")  # chen fixes the file
+    done = subprocess.run([PROTOLAB, "grade", "handshake", str(submissions), "--out", str(out), "-q"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    after = rows(out)
+    assert after["chen"]["status"] == "PASS" and after["chen"]["run_id"] != before["chen"]["run_id"]
+    unchanged = {k: v for k, v in after.items() if k != "chen"}
+    assert unchanged == {k: v for k, v in before.items() if k != "chen"}  # same rows, same run ids: not run again
+
+
+def test_bad_input_is_one_line(tmp_path):
+    missing = subprocess.run([PROTOLAB, "grade", "handshake", str(tmp_path / "nope")], capture_output=True, text=True, check=False)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "not a folder of submissions" in missing.stderr
+    empty = subprocess.run([PROTOLAB, "grade", "handshake", str(tmp_path)], capture_output=True, text=True, check=False)
+    assert empty.returncode == 2 and "holds no submission" in empty.stderr
