@@ -324,7 +324,7 @@ def grade(lab_name: str, submissions: Path, out: Path | None, workers: int | Non
     out = out or Path.cwd() / "protolab-grades" / lab.name
     _check_out_dir(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
-    batch = Batch(lab, out, workers or os.cpu_count() or 1, force)
+    batch = Batch(lab, out, workers or os.cpu_count() or 1, force, hide=(submissions.resolve(),))
     with Progress(TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[tally]}"), TimeRemainingColumn(), console=console,
                   disable=quiet, transient=True) as progress:

@@ -125,11 +125,30 @@ class ConfinedSolution:
             theirs.close()
         self._control = ours
 
-    def close(self) -> None:
-        """Finish the last call, stop the zygote and every sandbox it still has."""
+    def finish_calls(self) -> None:
+        """Wait for every returned call's sandbox to end (noting what it left behind)."""
         for call in self._pending:
             self._finish(call)
         self._pending.clear()
+
+    def retarget(self, path: Path) -> None:
+        """Serve another student's file (same lab, same node) from the same zygote.
+
+        The zygote never runs a student's code, so it can serve a whole batch:
+        each call still gets a sandbox of its own. What the previous file's
+        calls left is finished first; its output and problems are forgotten."""
+        self.finish_calls()
+        self.path = Path(path)
+        self.source = read_solution(self.path)
+        self.problems = []
+        self.output = OutputLog(self.limits.output)
+        if self._memfd is not None:
+            os.close(self._memfd)
+            self._memfd = None
+
+    def close(self) -> None:
+        """Finish the last call, stop the zygote and every sandbox it still has."""
+        self.finish_calls()
         if self._control is not None:
             self._control.close()
             self._control = None

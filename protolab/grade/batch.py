@@ -50,6 +50,7 @@ class Batch:
     out: Path
     workers: int
     force: bool = False
+    hide: tuple[Path, ...] = ()  # never shown to a student's code (the submissions folder)
     on_result: Callable[[dict[str, Any]], None] | None = None
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     interrupted: bool = False
@@ -123,7 +124,8 @@ class Batch:
         (self.out / "logs").mkdir(parents=True, exist_ok=True)
         log = open(self.out / "logs" / f"worker-{self.started}.log", "wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "protolab.grade.worker", self.lab.name],
+            [sys.executable, "-m", "protolab.grade.worker", self.lab.name, str(self.out.resolve()),
+             *[str(p) for p in self.hide]],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, start_new_session=True,
         )
         log.close()

@@ -23,7 +23,7 @@ from .score import Score, error_score, score_verdict
 INCONCLUSIVE_RETRIES = 2  # a run that could not observe what it needed is tried again, this often at most
 
 
-def grade_one(lab, deployment, job: dict[str, Any]) -> dict[str, Any]:
+def grade_one(lab, deployment, job: dict[str, Any], launcher=None) -> dict[str, Any]:
     """Run one submission (retrying an INCONCLUSIVE run) and score it; never raises."""
     from ..confine.session import ConfinementError
     from ..lab.runner import RunOptions, run_lab
@@ -37,7 +37,8 @@ def grade_one(lab, deployment, job: dict[str, Any]) -> dict[str, Any]:
     while True:
         attempts += 1
         try:
-            result = run_lab(lab, RunOptions(solution=Path(job["path"]), out_dir=out, deployment=deployment))
+            result = run_lab(lab, RunOptions(solution=Path(job["path"]), out_dir=out, deployment=deployment,
+                                             launcher=launcher))
         except (ProtolabError, ConfinementError, OSError) as exc:
             return _result(job, error_score(f"the grader could not run it: {exc}"), time.monotonic() - began, "", attempts)
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
@@ -86,20 +87,28 @@ def _result(job: dict[str, Any], score: Score, seconds: float, run_id: str, atte
 
 def main(argv: list[str] | None = None) -> int:
     from ..backends import get_backend
+    from ..confine.session import ConfinedSolution
     from ..lab.catalog import load_lab
+    from ..lab.runner import hidden_paths
     from ..topology import load
 
     argv = sys.argv[1:] if argv is None else argv
     results = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # whatever else writes to stdout lands in stderr
     lab = load_lab(argv[0])
+    # never shown to a student's code: every student's feedback and every other submission
+    hide = hidden_paths(Path(argv[1])) + tuple(argv[2:])
     deployment = get_backend("netns").deploy(load())
+    launcher = ConfinedSolution(Path(lab.source), lab.student_name, deployment.node(lab.student_node).netns,
+                                lab.student_node, limits=lab.student_limits, hide=hide)
     try:
+        launcher.start()  # one zygote for the batch: it imports scapy once, not per submission
         results.write(json.dumps({"worker": deployment.run_id}) + "\n")  # so a batch can clean up after a kill
         for line in sys.stdin:
             job = json.loads(line)
-            results.write(json.dumps(grade_one(lab, deployment, job)) + "\n")
+            results.write(json.dumps(grade_one(lab, deployment, job, launcher)) + "\n")
     finally:
+        launcher.close()
         deployment.teardown()
     return 0
 

@@ -41,6 +41,7 @@ class RunOptions:
     backend: str | None = None  # "netns" or "compose" (default: compose inside a lab container, else netns)
     on_say: Callable[[str], None] | None = None
     deployment: Deployment | None = None  # run on this one (a grading worker's), kept up after the run
+    launcher: ConfinedSolution | None = None  # a grading worker's: serves this run's file, stays up after it
 
 
 @dataclass
@@ -75,10 +76,13 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         timings["deploy"] = time.perf_counter() - mark
         mark = time.perf_counter()
         confined = None
-        if load_problem is None:
+        if load_problem is None and options.launcher is not None:
+            confined = options.launcher
+            confined.retarget(solution)
+        elif load_problem is None:
             node = deployment.node(lab.student_node)
             confined = ConfinedSolution(solution, lab.student_name, node.netns, lab.student_node,
-                                        limits=lab.student_limits, hide=_hidden_paths(options.out_dir))
+                                        limits=lab.student_limits, hide=hidden_paths(options.out_dir))
             confined.start()  # it imports scapy while the lab sets the stage
 
         unusable: list[str] = []
@@ -113,7 +117,9 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         finally:
             for capture in captures:
                 capture.close()
-            if confined is not None:
+            if confined is not None and confined is options.launcher:
+                confined.finish_calls()  # every sandbox ends here; the launcher serves the next file
+            elif confined is not None:
                 confined.close()  # every sandbox ends here, whatever the student's code left running
         if confined is not None:
             ctx.problems.extend(f"your {lab.student_name}() {problem}" for problem in confined.problems)
@@ -273,7 +279,7 @@ def _reference_file(lab: Lab) -> Path:
     return Path(lab.source)
 
 
-def _hidden_paths(out_dir: Path | None) -> tuple[str, ...]:
+def hidden_paths(out_dir: Path | None) -> tuple[str, ...]:
     """What a student's sandbox must never show, should it lie inside a folder it does show."""
     runs = out_dir if out_dir is not None else Path.cwd() / "protolab-runs"
     return tuple(str(p) for p in (labs_dir(), runs, Path.cwd(), Path(LEDGER_DIR), Path(NETNS_DIR)))
