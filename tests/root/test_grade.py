@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -149,3 +151,41 @@ def test_bad_input_is_one_line(tmp_path):
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "not a folder of submissions" in missing.stderr
     empty = subprocess.run([PROTOLAB, "grade", "handshake", str(tmp_path)], capture_output=True, text=True, check=False)
     assert empty.returncode == 2 and "holds no submission" in empty.stderr
+
+
+def _network_namespaces() -> set[str]:
+    return set(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout.split())
+
+
+def test_ctrl_c_finishes_what_is_in_flight_and_leaves_nothing(tmp_path):
+    submissions, out = tmp_path / "class", tmp_path / "out"
+    submissions.mkdir()
+    for k in range(16):
+        shutil.copy(ROOT / "labs" / "handshake.py", submissions / f"s{k:02d}.py")
+    before = _network_namespaces()
+    batch = subprocess.Popen([PROTOLAB, "grade", "handshake", str(submissions), "--out", str(out), "--workers", "2", "-q"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("students/*/grade.json")):
+        assert batch.poll() is None and time.monotonic() < deadline, "no submission was graded"
+        time.sleep(0.05)
+    batch.send_signal(signal.SIGINT)
+    stdout, stderr = batch.communicate(timeout=120)
+    assert batch.returncode == 130, stdout + stderr
+    assert "interrupted:" in stderr and "run the same command to go on" in stderr
+    graded = rows(out)
+    assert 0 < len(graded) < 16 and all(r["status"] == "PASS" for r in graded.values())
+    assert _network_namespaces() <= before  # every worker took its network down
+    again = subprocess.run([PROTOLAB, "grade", "handshake", str(submissions), "--out", str(out), "-q"],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0 and len(rows(out)) == 16  # and the same command goes on
+
+
+def test_grading_again_gives_the_same_gradebook(graded):
+    submissions, out, _done = graded
+    first = {k: {f: v for f, v in row.items() if f != "run_id"} for k, row in rows(out).items()}
+    done = subprocess.run([PROTOLAB, "grade", "handshake", str(submissions), "--out", str(out), "--force", "-q"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    second = {k: {f: v for f, v in row.items() if f != "run_id"} for k, row in rows(out).items()}
+    assert second == first
