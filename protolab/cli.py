@@ -294,20 +294,48 @@ def compose(topology: Path | None, output: Path, check: bool) -> None:
     console.print(f"{'wrote' if changed else 'unchanged:'} {output} ({len(topo.nodes)} nodes and the lan-switch, {len(topo.lans)} LANs, no engine network)", markup=False)
 
 
-@cli.command()
+class _GradeCommands(click.Group):
+    """`grade LAB SUBMISSIONS` (the default) and `grade merge OUT SHARD...`."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            return "lab", self.commands["lab"], args
+        return super().resolve_command(ctx, args)
+
+
+@cli.group(cls=_GradeCommands)
+def grade() -> None:
+    """Grade a class: protolab grade LAB SUBMISSIONS [OPTIONS], or protolab grade merge OUT SHARD...
+
+    Every submission in SUBMISSIONS (STUDENT.py or STUDENT/) runs confined,
+    with partial credit. Writes gradebook.csv, junit.xml, summary.txt/.json
+    and, per student, results.json (Gradescope), the verdict with its ladder,
+    the pcap and the report. Exit 0 when every submission was graded, 4 if the
+    grader failed on one. See 'protolab grade lab --help' for the options."""
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise Failure(f"--shard {text!r}: expected K/N with 1 <= K <= N, like 2/4")
+    return int(k), int(n)
+
+
+@grade.command("lab", hidden=True)
 @click.argument("lab_name", metavar="LAB")
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for the gradebook and feedback (default: ./protolab-grades/LAB).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Submissions graded at once (default: the number of cores).")
 @click.option("--force", is_flag=True, help="Grade again what this folder already holds a result for.")
+@click.option("--shard", "shard_text", metavar="K/N", default=None,
+              help="Grade only slice K of N (every N-th submission by student id, from the K-th); merge the shards' folders with 'protolab grade merge'.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar; only the summary's first line.")
-def grade(lab_name: str, submissions: Path, out: Path | None, workers: int | None, force: bool, quiet: bool) -> None:
-    """Grade a class: every submission in SUBMISSIONS (STUDENT.py or STUDENT/), confined, with partial credit.
-
-    Writes gradebook.csv, junit.xml, summary.txt/.json and, per student,
-    results.json (Gradescope), the verdict with its ladder, the pcap and the
-    report. Exit 0 when every submission was graded, 4 if the grader failed on one."""
+def grade_lab(lab_name: str, submissions: Path, out: Path | None, workers: int | None, force: bool,
+              shard_text: str | None, quiet: bool) -> None:
+    """Grade every submission in SUBMISSIONS for LAB."""
     import os
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -319,8 +347,11 @@ def grade(lab_name: str, submissions: Path, out: Path | None, workers: int | Non
 
     if os.geteuid() != 0:
         raise Failure("grading needs root (each worker builds a lab network); run with sudo")
+    shard = _shard(shard_text)
     lab = load_lab(lab_name)
     found = discover(submissions, lab.name)
+    if shard is not None:
+        found = found[shard[0] - 1::shard[1]]
     out = out or Path.cwd() / "protolab-grades" / lab.name
     _check_out_dir(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
@@ -337,7 +368,7 @@ def grade(lab_name: str, submissions: Path, out: Path | None, workers: int | Non
 
         batch.on_result = advance
         batch.run(found)
-    summary = write_all(out, lab.name, batch.results)
+    summary = write_all(out, lab.name, batch.results, batch.lab_version)
     text = (out / "summary.txt").read_text()
     console.print(text.splitlines()[0] if quiet else text, markup=False, highlight=False)
     if not quiet:
@@ -345,6 +376,19 @@ def grade(lab_name: str, submissions: Path, out: Path | None, workers: int | Non
     if batch.interrupted:
         err.print(f"interrupted: {len(batch.results)} of {len(found)} graded; run the same command to go on")
         sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_INTERNAL if summary["errors"] else EXIT_PASS)
+
+
+@grade.command("merge")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
+def grade_merge(out: Path, shards: tuple[Path, ...]) -> None:
+    """Merge the folders of `grade --shard` runs into OUT: one gradebook, JUnit file and summary."""
+    from .grade.outputs import merge
+
+    _check_out_dir(out, "OUT")
+    summary = merge(out, list(shards))
+    console.print((out / "summary.txt").read_text().splitlines()[0], markup=False, highlight=False)
     sys.exit(EXIT_INTERNAL if summary["errors"] else EXIT_PASS)
 
 

@@ -16,13 +16,18 @@ from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 
 from .score import ERROR
 
-GRADEBOOK_FIELDS = ("student", "score", "max_score", "status", "first_failure", "run_id")
+GRADEBOOK_FIELDS = ("student", "score", "max_score", "status", "first_failed", "run_id")
 HISTOGRAM_BINS = 10
 
 
-def write_all(out: Path, lab_name: str, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+BATCH_FILE = "batch.json"
+
+
+def write_all(out: Path, lab_name: str, results: dict[str, dict[str, Any]], lab_version: str) -> dict[str, Any]:
     """Every file of a batch; returns the class summary."""
     rows = [results[k] for k in sorted(results)]
+    (out / BATCH_FILE).write_text(json.dumps({"lab": lab_name, "lab_version": lab_version,
+                                              "students": [r["student"] for r in rows]}, indent=1) + "\n")
     write_gradebook(out / "gradebook.csv", rows)
     for row in rows:
         write_gradescope(out / "students" / row["student"] / "results.json", row)
@@ -43,7 +48,16 @@ def write_gradebook(path: Path, rows: Iterable[dict[str, Any]]) -> None:
         writer.writerow(GRADEBOOK_FIELDS)
         for row in rows:
             writer.writerow([row["student"], _points(row["score"]), _points(row["max_score"]), row["status"],
-                             row["first_failure"], row["run_id"]])
+                             gradebook_reason(row), row["run_id"]])
+
+
+def gradebook_reason(row: dict[str, Any]) -> str:
+    """What failed first, in words that are the same on every run: the item's name, or what
+    the student's code did (the item's own message names ports and sequence numbers, which vary)."""
+    first = row["first_failure"]
+    if row["status"] == ERROR or row.get("first_failed") == "unusable file" or first.startswith("your "):
+        return first
+    return row.get("first_failed", "")
 
 
 def gradescope(row: dict[str, Any]) -> dict[str, Any]:
@@ -131,3 +145,30 @@ def summary_text(lab_name: str, summary: dict[str, Any]) -> str:
         lines += ["", "not graded (grader errors, look at these):"]
         lines += [f"  {e['student']}: {e['reason']}" for e in summary["errors"]]
     return "\n".join(lines) + "\n"
+
+
+def merge(out: Path, shards: list[Path]) -> dict[str, Any]:
+    """One batch folder from the folders of shards of the same lab; returns the class summary."""
+    import shutil
+
+    from ..errors import LabError
+
+    results: dict[str, dict[str, Any]] = {}
+    labs = set()
+    for shard in shards:
+        try:
+            batch = json.loads((shard / BATCH_FILE).read_text())
+        except (OSError, ValueError):
+            raise LabError(f"{shard} is not the folder of a 'protolab grade' run (no {BATCH_FILE})") from None
+        labs.add((batch["lab"], batch["lab_version"]))
+        for student in batch["students"]:
+            if student in results:
+                raise LabError(f"student {student} is in two shards (the second is {shard})")
+            saved = json.loads((shard / "students" / student / "grade.json").read_text())
+            results[student] = saved["result"]
+            if shard.resolve() != out.resolve():
+                shutil.copytree(shard / "students" / student, out / "students" / student, dirs_exist_ok=True)
+    if len(labs) != 1:
+        raise LabError(f"the shards were graded for different labs or lab versions: {sorted(labs)}")
+    (lab_name, lab_version), = labs
+    return write_all(out, lab_name, results, lab_version)

@@ -73,21 +73,21 @@ def test_every_submission_has_its_row_and_the_batch_ends_well(graded):
     assert done.stdout.strip().startswith("protolab grade handshake: 12 submissions")
     book = rows(out)
     assert sorted(book) == sorted([*CLASS, "lena"])
-    assert list(csv.reader(open(out / "gradebook.csv")))[0] == ["student", "score", "max_score", "status", "first_failure", "run_id"]
+    assert list(csv.reader(open(out / "gradebook.csv")))[0] == ["student", "score", "max_score", "status", "first_failed", "run_id"]
 
 
 def test_scores_give_partial_credit_and_unusable_files_nothing(graded):
     book = rows(graded[1])
     for student in ("alice", "bjorn", "jonas"):
         assert (book[student]["status"], book[student]["score"], book[student]["max_score"]) == ("PASS", "8", "8")
-        assert book[student]["first_failure"] == ""
+        assert book[student]["first_failed"] == ""
     assert book["chen"]["status"] == "FAIL" and 0 < float(book["chen"]["score"]) < 8  # SYN and SYN-ACK were right
-    assert book["chen"]["first_failure"].startswith("step: ACK from client")
+    assert book["chen"]["first_failed"].startswith("step: ACK from client")
     for student, cause in {"fatou": "syntax error", "gita": "defines no function connect()",
                            "ines": "at import", "lena": "holds no .py file"}.items():
         assert book[student]["score"] == "0", student
-        assert cause in book[student]["first_failure"], book[student]
-    assert book["emil"]["score"] == "0" and "did not return within" in book["emil"]["first_failure"]
+        assert cause in book[student]["first_failed"], book[student]
+    assert book["emil"]["score"] == "0" and "did not return within" in book["emil"]["first_failed"]
     for student in ("kim", "hugo"):  # confined: a daemon cannot rewrite its verdict into a PASS
         assert book[student]["status"] == "FAIL", book[student]
 
@@ -189,3 +189,25 @@ def test_grading_again_gives_the_same_gradebook(graded):
     assert done.returncode == 0, done.stderr
     second = {k: {f: v for f, v in row.items() if f != "run_id"} for k, row in rows(out).items()}
     assert second == first
+
+
+def test_four_shards_merged_equal_one_unsharded_run(graded, tmp_path):
+    submissions, whole, _done = graded
+    shards = []
+    for k in range(1, 5):
+        shard = tmp_path / f"shard{k}"
+        done = subprocess.run([PROTOLAB, "grade", "handshake", str(submissions), "--out", str(shard), "--shard", f"{k}/4", "-q"],
+                              capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, done.stderr
+        shards.append(shard)
+    assert sum(len(rows(s)) for s in shards) == 12 and all(rows(s) for s in shards)
+    merged = tmp_path / "merged"
+    done = subprocess.run([PROTOLAB, "grade", "merge", str(merged), *map(str, shards)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    strip = lambda book: {k: {f: v for f, v in r.items() if f != "run_id"} for k, r in book.items()}  # noqa: E731
+    assert strip(rows(merged)) == strip(rows(whole))
+    assert json.loads((merged / "summary.json").read_text()) == json.loads((whole / "summary.json").read_text())
+    assert (merged / "students" / "alice" / "trace.pcapng").is_file()
+    twice = subprocess.run([PROTOLAB, "grade", "merge", str(tmp_path / "m2"), str(shards[0]), str(shards[0])],
+                           capture_output=True, text=True, check=False)
+    assert twice.returncode == 2 and "is in two shards" in twice.stderr
