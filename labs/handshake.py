@@ -165,5 +165,7 @@ LAB = Lab(
     columns=("client", "router", "web"),
     params={"port": 80, "client_port": 0, "guard": True},
     limits={"port": Range(1, 65535), "client_port": Range(0, 65535, note="0 picks one at random")},
+    # with --student: web listens on a port of the student's own, and the client uses one of its own
+    variants={"port": Range(8000, 8999), "client_port": Range(40000, 49999)},
     timeout=5.0,
 )

@@ -165,16 +165,22 @@ def show(lab_name: str) -> None:
 @click.option("--junit", type=click.Path(path_type=Path), help="Also write the verdict as JUnit XML (for CI).")
 @click.option("--backend", type=click.Choice(["netns", "compose"]), envvar="PROTOLAB_BACKEND",
               help="netns: namespaces built for the run; compose: the running container stack (default inside a lab container).")
-def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Path | None, fresh: bool, timeout: float | None, quiet: bool, timings: bool, junit: Path | None, backend: str | None) -> None:
+@click.option("--student", metavar="ID", default=None, help="This student's variant of the lab (ports and the like drawn from ID and the course seed).")
+@click.option("--course-seed", "seed", metavar="SEED", envvar="PROTOLAB_COURSE_SEED", default=None,
+              help="The course's seed for --student variants (default: $PROTOLAB_COURSE_SEED).")
+def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Path | None, fresh: bool, timeout: float | None, quiet: bool, timings: bool, junit: Path | None, backend: str | None,
+        student: str | None, seed: str | None) -> None:
     """Run LAB on the lab network and check what crossed the wire."""
     start = time.perf_counter()
     from .lab.catalog import load_lab
     from .lab.runner import RunOptions, parse_params, run_lab
     from .report import render_ladder, render_verdict
 
+    from .lab.variants import course_seed, merged_params
+
     params = _settings(settings)
     lab = load_lab(lab_name)
-    parse_params(lab, params)  # a bad --set fails before anything is printed or built
+    parse_params(lab, merged_params(lab, student, course_seed(seed), params))  # a bad --set fails before anything is built
     if out is not None:
         _check_out_dir(out, "--out")  # so does an --out or --junit that cannot be written
     if junit is not None:
@@ -183,7 +189,8 @@ def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Pa
         console.print(f"[bold]{escape(lab.name)}[/] — {escape(lab.title)}")
     say = None if quiet else (lambda text: console.print(f"  • {text}", markup=False))
     imports = time.perf_counter() - start
-    result = run_lab(lab, RunOptions(solution=solution, params=params, out_dir=out, fresh=fresh, timeout=timeout, backend=backend, on_say=say))
+    result = run_lab(lab, RunOptions(solution=solution, params=params, out_dir=out, fresh=fresh, timeout=timeout, backend=backend,
+                                     on_say=say, student=student, seed=seed))
     verdict = result.verdict
     if not quiet:
         where = "the topology that is up" if result.reused else "a fresh topology"
@@ -224,7 +231,10 @@ def _print_student_output(result, lines: int = 15) -> None:
 @click.argument("pcap", type=click.Path(path_type=Path))
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Lab parameters the capture was made with.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Also write the verdict as JUnit XML (for CI).")
-def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...], junit: Path | None) -> None:
+@click.option("--student", metavar="ID", default=None, help="This student's variant of the lab (ports and the like drawn from ID and the course seed).")
+@click.option("--course-seed", "seed", metavar="SEED", envvar="PROTOLAB_COURSE_SEED", default=None,
+              help="The course's seed for --student variants (default: $PROTOLAB_COURSE_SEED).")
+def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...], junit: Path | None, student: str | None, seed: str | None) -> None:
     """Check a stored capture (PCAP, written by a run) against LAB's expectations, offline."""
     from .lab.catalog import load_lab
     from .lab.runner import check_pcap
@@ -233,7 +243,7 @@ def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...], junit: Path 
     lab = load_lab(lab_name)
     if junit is not None:
         _check_out_file(junit, "--junit", make_parents=True)
-    verdict, trace = check_pcap(lab, pcap, _settings(settings))
+    verdict, trace = check_pcap(lab, pcap, _settings(settings), student, seed)
     console.print(render_ladder(trace, verdict, lab.columns, title=escape(f"{lab.title} (offline: {pcap.name})")))
     console.print()
     if lab.views:
@@ -333,8 +343,10 @@ def _shard(text: str | None) -> tuple[int, int] | None:
 @click.option("--shard", "shard_text", metavar="K/N", default=None,
               help="Grade only slice K of N (every N-th submission by student id, from the K-th); merge the shards' folders with 'protolab grade merge'.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar; only the summary's first line.")
+@click.option("--course-seed", "seed", metavar="SEED", envvar="PROTOLAB_COURSE_SEED", default=None,
+              help="The course's seed: every student runs their own variant of a lab that has variants.")
 def grade_lab(lab_name: str, submissions: Path, out: Path | None, workers: int | None, force: bool,
-              shard_text: str | None, quiet: bool) -> None:
+              shard_text: str | None, quiet: bool, seed: str | None) -> None:
     """Grade every submission in SUBMISSIONS for LAB."""
     import os
 
@@ -355,7 +367,7 @@ def grade_lab(lab_name: str, submissions: Path, out: Path | None, workers: int |
     out = out or Path.cwd() / "protolab-grades" / lab.name
     _check_out_dir(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
-    batch = Batch(lab, out, workers or os.cpu_count() or 1, force, hide=(submissions.resolve(),))
+    batch = Batch(lab, out, workers or os.cpu_count() or 1, force, hide=(submissions.resolve(),), seed=seed)
     with Progress(TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[tally]}"), TimeRemainingColumn(), console=console,
                   disable=quiet, transient=True) as progress:

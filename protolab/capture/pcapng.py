@@ -36,11 +36,12 @@ def _block(block_type: int, body: bytes) -> bytes:
     return struct.pack("<II", block_type, total) + body + struct.pack("<I", total)
 
 
-def write_pcapng(path: str | Path, result: CaptureResult) -> Path:
-    """Write `result` to `path` as pcapng; return the path."""
+def write_pcapng(path: str | Path, result: CaptureResult, comment: str | None = None) -> Path:
+    """Write `result` to `path` as pcapng (`comment`: the section's); return the path."""
     path = Path(path)
     interface = {link: i for i, link in enumerate(result.links)}
-    parts = [_block(SHB, struct.pack("<IHHq", BYTE_ORDER_MAGIC, 1, 0, -1))]
+    shb_options = _options(_option(OPT_COMMENT, comment.encode())) if comment else b""
+    parts = [_block(SHB, struct.pack("<IHHq", BYTE_ORDER_MAGIC, 1, 0, -1) + shb_options)]
     for link in result.links:
         opts = _options(_option(IF_NAME, link.encode()), _option(IF_TSRESOL, b"\x09"))
         parts.append(_block(IDB, struct.pack("<HHI", LINKTYPE_ETHERNET, 0, SNAPLEN) + opts))
@@ -168,3 +169,18 @@ def _packet(body: bytes, bo: str, links: list[tuple[str, int]], pos: int) -> tup
     comment = _parse_options(body[20 + caplen + (-caplen % 4) :], bo).get(OPT_COMMENT)
     time_ns = ((hi << 32) | lo) * 1_000_000_000 // per_second
     return name, time_ns, None if comment is None else comment.decode(errors="replace"), data
+
+
+def read_section_comment(path: str | Path) -> str | None:
+    """The first section's comment (what `write_pcapng` was given), or None."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or struct.unpack_from("<I", head)[0] != SHB:
+            return None
+        bo = "<" if head[8:12] == struct.pack("<I", BYTE_ORDER_MAGIC) else ">"
+        total = struct.unpack_from(bo + "I", head, 4)[0]
+        if total < 28 or total > MAX_BLOCK_BYTES:
+            return None
+        body = head[8:] + f.read(total - 12)
+    comment = _parse_options(body[16:-4], bo).get(OPT_COMMENT) if len(body) >= 20 else None
+    return None if comment is None else comment.decode(errors="replace")

@@ -51,6 +51,7 @@ class Batch:
     workers: int
     force: bool = False
     hide: tuple[Path, ...] = ()  # never shown to a student's code (the submissions folder)
+    seed: str | None = None  # the course seed: with it every student runs their own variant
     on_result: Callable[[dict[str, Any]], None] | None = None
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     interrupted: bool = False
@@ -58,8 +59,12 @@ class Batch:
 
     @property
     def lab_version(self) -> str:
+        """The lab file, protolab and the course seed: a result graded under another is graded again."""
+        from ..lab.variants import course_seed
+
         source = Path(self.lab.source).read_bytes() if self.lab.source else b""
-        return hashlib.sha256(source + __version__.encode()).hexdigest()[:16]
+        seed = course_seed(self.seed).encode() if self.lab.variants else b""
+        return hashlib.sha256(source + __version__.encode() + b"\0" + seed).hexdigest()[:16]
 
     def student_dir(self, student: str) -> Path:
         return self.out / "students" / student
@@ -116,7 +121,7 @@ class Batch:
 
     def _job(self, submission: Submission) -> dict[str, Any]:
         return {"student": submission.student, "path": str(submission.path) if submission.path else "",
-                "digest": submission.digest, "problem": submission.problem,
+                "digest": submission.digest, "problem": submission.problem, "seed": self.seed,
                 "out": str(self.student_dir(submission.student))}
 
     def _start(self, selector: selectors.BaseSelector) -> Worker:

@@ -38,7 +38,8 @@ def grade_one(lab, deployment, job: dict[str, Any], launcher=None) -> dict[str, 
         attempts += 1
         try:
             result = run_lab(lab, RunOptions(solution=Path(job["path"]), out_dir=out, deployment=deployment,
-                                             launcher=launcher))
+                                             launcher=launcher, student=job["student"] if lab.variants else None,
+                                             seed=job.get("seed")))
         except (ProtolabError, ConfinementError, OSError) as exc:
             return _result(job, error_score(f"the grader could not run it: {exc}"), time.monotonic() - began, "", attempts)
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch

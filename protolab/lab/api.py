@@ -88,6 +88,7 @@ class Lab:
     student_node: str = "client"  # the node a student's code runs in, confined (see protolab/confine)
     student_limits: Limits = field(default_factory=Limits)  # what a student's code may use per call
     points: Mapping[str, float] = field(default_factory=dict)  # expectation item name → points when graded (default 1)
+    variants: Mapping[str, Limit] = field(default_factory=dict)  # params drawn per student (see variants.py)
 
     @property
     def student_name(self) -> str:

@@ -24,6 +24,7 @@ from ..expect.verdict import Verdict
 from ..wire.decode import decode_trace  # pulls in scapy: paid at import, not inside a timed lab
 from ..confine.session import ConfinedSolution, OutputLog, SolutionFileError, read_solution
 from .api import Lab, LabContext
+from .variants import claim, claim_problem, course_seed, merged_params
 from .catalog import labs_dir
 
 LEDGER_DIR = "/run/protolab"
@@ -42,6 +43,8 @@ class RunOptions:
     on_say: Callable[[str], None] | None = None
     deployment: Deployment | None = None  # run on this one (a grading worker's), kept up after the run
     launcher: ConfinedSolution | None = None  # a grading worker's: serves this run's file, stays up after it
+    student: str | None = None  # run this student's variant of the lab (variants.py)
+    seed: str | None = None  # the course seed the variants are drawn with (default: PROTOLAB_COURSE_SEED)
 
 
 @dataclass
@@ -64,7 +67,8 @@ class RunResult:
 def run_lab(lab: Lab, options: RunOptions) -> RunResult:
     timings: dict[str, float] = {}
     mark = time.perf_counter()
-    params = parse_params(lab, options.params)
+    seed = course_seed(options.seed)
+    params = parse_params(lab, merged_params(lab, options.student, seed, options.params))
     solution = options.solution if options.solution is not None else _reference_file(lab)
     load_problem = None
     try:
@@ -137,6 +141,8 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
 
         output = confined.output if confined is not None else None
         extra = {"lab": lab.name, "run_id": deployment.run_id, "facts": _plain(ctx.facts)}
+        if options.student:
+            extra["student"] = options.student
         if output is not None and output.total:
             (out / OUTPUT_FILE).write_bytes(bytes(output.head))
             extra["student_output"] = {"bytes": output.total, "kept": len(output.head), "file": OUTPUT_FILE}
@@ -144,7 +150,8 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
                 verdict = verdict.with_note(
                     f"your code printed {_size(output.total)}: the first {_size(len(output.head))} are in "
                     f"{OUTPUT_FILE}, the rest was dropped")
-        pcap = write_pcapng(out / "trace.pcapng", result)
+        comment = claim(lab, options.student, seed) if options.student else None
+        pcap = write_pcapng(out / "trace.pcapng", result, comment)
         report = out / "verdict.json"
         write_json(report, verdict, trace, extra=extra)
         timings["check"] = time.perf_counter() - mark
@@ -154,10 +161,16 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
                      deployment.topology, output, unusable[0] if unusable else None)
 
 
-def check_pcap(lab: Lab, pcap: Path, raw_params: Mapping[str, str]) -> tuple[Verdict, Trace]:
-    """Check a stored capture (a pcapng protolab wrote) against a lab's expectation, offline."""
+def check_pcap(lab: Lab, pcap: Path, raw_params: Mapping[str, str], student: str | None = None,
+               seed: str | None = None) -> tuple[Verdict, Trace]:
+    """Check a stored capture (a pcapng protolab wrote) against a lab's expectation, offline
+    (with `student`: against that student's variant; a capture made for another fails)."""
     from ..capture import RawFrame, read_pcapng
+    from ..capture.pcapng import read_section_comment
     from ..topology import load
+
+    seed = course_seed(seed)
+    raw_params = merged_params(lab, student, seed, raw_params)
 
     try:
         records = read_pcapng(pcap)
@@ -169,7 +182,11 @@ def check_pcap(lab: Lab, pcap: Path, raw_params: Mapping[str, str]) -> tuple[Ver
     topology = load()
     links = tuple(dict.fromkeys(f.link for f in frames))
     trace = decode_trace(frames, topology, links)
-    return check(lab.expectation(topology, parse_params(lab, raw_params)), trace, None), trace
+    verdict = check(lab.expectation(topology, parse_params(lab, raw_params)), trace, None)
+    problem = claim_problem(lab, student, seed, read_section_comment(pcap)) if student else None
+    if problem:
+        verdict = verdict.with_error(problem)
+    return verdict, trace
 
 
 def _sender(comment: str | None) -> str:

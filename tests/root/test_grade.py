@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -211,3 +212,29 @@ def test_four_shards_merged_equal_one_unsharded_run(graded, tmp_path):
     twice = subprocess.run([PROTOLAB, "grade", "merge", str(tmp_path / "m2"), str(shards[0]), str(shards[0])],
                            capture_output=True, text=True, check=False)
     assert twice.returncode == 2 and "is in two shards" in twice.stderr
+
+
+def _syn_port(run_dir: Path) -> int:
+    report = json.loads((run_dir / "verdict.json").read_text())
+    syn = next(f for f in report["trace"]["frames"] if f["layers"].get("tcp", {}).get("flags") == "S")
+    return syn["layers"]["tcp"]["dport"]
+
+
+def test_two_students_variants_differ_and_a_copied_capture_fails(tmp_path):
+    env = {**os.environ, "PROTOLAB_COURSE_SEED": "networks-2026"}
+    for student in ("ana", "ben"):
+        done = subprocess.run([PROTOLAB, "run", "handshake", "--student", student, "--out", str(tmp_path / student), "-q"],
+                              capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert (done.returncode, done.stdout.strip()) == (0, "handshake: PASS"), done.stderr
+    assert _syn_port(tmp_path / "ana") != _syn_port(tmp_path / "ben")
+    own = subprocess.run([PROTOLAB, "check", "handshake", str(tmp_path / "ana" / "trace.pcapng"), "--student", "ana"],
+                         capture_output=True, text=True, env=env, check=False)
+    assert own.returncode == 0, own.stdout
+    copied = subprocess.run([PROTOLAB, "check", "handshake", str(tmp_path / "ben" / "trace.pcapng"), "--student", "ana"],
+                            capture_output=True, text=True, env=env, check=False)
+    assert copied.returncode == 1 and "this capture was made for another student's variant" in copied.stdout
+
+
+def test_graded_students_ran_their_own_variants(graded):
+    out = graded[1]
+    assert _syn_port(out / "students" / "alice") != _syn_port(out / "students" / "bjorn")
