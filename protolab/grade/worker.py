@@ -37,8 +37,10 @@ def grade_one(lab, deployment, job: dict[str, Any], launcher=None) -> dict[str, 
     while True:
         attempts += 1
         try:
-            result = run_lab(lab, RunOptions(solution=Path(job["path"]), out_dir=out, deployment=deployment,
-                                             launcher=launcher, student=job["student"] if lab.variants else None,
+            fresh = lab.fresh_topology  # the lab's state cannot be reset: a network of its own per submission
+            result = run_lab(lab, RunOptions(solution=Path(job["path"]), out_dir=out, fresh=fresh,
+                                             deployment=None if fresh else deployment,
+                                             launcher=None if fresh else launcher, student=job["student"] if lab.variants else None,
                                              seed=job.get("seed")))
         except (ProtolabError, ConfinementError, OSError) as exc:
             return _result(job, error_score(f"the grader could not run it: {exc}"), time.monotonic() - began, "", attempts)

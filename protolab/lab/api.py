@@ -89,6 +89,7 @@ class Lab:
     student_limits: Limits = field(default_factory=Limits)  # what a student's code may use per call
     points: Mapping[str, float] = field(default_factory=dict)  # expectation item name → points when graded (default 1)
     variants: Mapping[str, Limit] = field(default_factory=dict)  # params drawn per student (see variants.py)
+    fresh_topology: bool = False  # graded on a new network per submission (state no run can reset)
 
     @property
     def student_name(self) -> str:

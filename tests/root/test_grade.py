@@ -238,3 +238,21 @@ def test_two_students_variants_differ_and_a_copied_capture_fails(tmp_path):
 def test_graded_students_ran_their_own_variants(graded):
     out = graded[1]
     assert _syn_port(out / "students" / "alice") != _syn_port(out / "students" / "bjorn")
+
+
+def test_a_lab_that_needs_a_fresh_network_gets_one_per_submission(tmp_path):
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    text = (ROOT / "labs" / "handshake.py").read_text().replace("LAB = Lab(\n", "LAB = Lab(\n    fresh_topology=True,\n", 1)
+    (labs / "handshake.py").write_text(text)
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    for student in ("s1", "s2", "s3"):
+        shutil.copy(ROOT / "labs" / "handshake.py", submissions / f"{student}.py")
+    env = {**os.environ, "PROTOLAB_LABS": str(labs)}
+    done = subprocess.run([PROTOLAB, "grade", "handshake", str(submissions), "--out", str(tmp_path / "out"), "--workers", "1", "-q"],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    book = rows(tmp_path / "out")
+    assert {r["status"] for r in book.values()} == {"PASS"}
+    assert len({r["run_id"] for r in book.values()}) == 3  # a network of its own each (one worker)
