@@ -9,6 +9,7 @@ on the captured frames.
 from __future__ import annotations
 
 import random
+import time
 
 from scapy.layers.inet import IP, TCP
 
@@ -91,11 +92,25 @@ def procedure(ctx: LabContext) -> None:
         ctx.say("client: guard OFF — the client kernel is free to reset the hand-made connection")
     ctx.say(f"client: your connect() runs from {client.ip}:{client_port}")
     ctx.call_student(client, ctx.ip("web"), port, client_port)
-    accepted = listener.wait_accept(timeout=0.5)
+    accepted = _wait_accept(listener, web, port, (client.ip, client_port))
     ctx.facts["web.accepted"] = accepted is not None and accepted.peer == (client.ip, client_port)
     ctx.facts["web.state"] = state_of(web, port, (client.ip, client_port)) or "CLOSED (no socket)"
     if accepted:
         ctx.say(f"web: accept() returned a connection from {accepted.peer[0]}:{accepted.peer[1]}")
+
+
+def _wait_accept(listener, web, port: int, peer: tuple[str, int], limit: float = 0.5, grace: float = 0.1):
+    """web's accept() of the client's connection, once the student's code has returned.
+
+    Nothing more comes from the client then, so after `grace` s (the last ACK's
+    way through the router) only an ESTABLISHED connection is worth waiting for,
+    up to `limit` s, while the listener's thread takes it from the queue; a
+    handshake that never happened, was reset or stays half-open is not."""
+    deadline = time.monotonic() + limit
+    accepted = listener.wait_accept(timeout=grace)
+    while accepted is None and time.monotonic() < deadline and state_of(web, port, peer) == "ESTABLISHED":
+        accepted = listener.wait_accept(timeout=0.02)
+    return accepted
 
 
 def expectation(topology, params) -> Expectation:
