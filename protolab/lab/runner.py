@@ -93,15 +93,17 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
 
         def call_student(*args: Any, **kwargs: Any) -> Any:
             if load_problem or confined is None:
-                ctx.problems.append(f"your solution could not be used: {load_problem}")
-                unusable.append(f"your solution could not be used: {load_problem}")
+                problem = f"your solution could not be used: {load_problem}"
+                ctx.problems.append(problem)
+                unusable.append(problem)
                 return None
             outcome = confined.call(args, kwargs, options.timeout or lab.timeout)
             ctx.last_call_seconds = outcome.seconds
             if not outcome.ok:
-                ctx.problems.append(f"your {lab.student_name}() {outcome.error}")
+                problem = f"your {lab.student_name}() {outcome.error}"
+                ctx.problems.append(problem)
                 if outcome.unusable:
-                    unusable.append(f"your {lab.student_name}() {outcome.error}")
+                    unusable.append(problem)
                 return None
             return outcome.value
 
@@ -247,11 +249,8 @@ def _deployment(lab: Lab, fresh: bool, backend: str | None = None,
     from ..backends import default_backend
 
     if given is not None:
-        started = {(p.pid, p.start_time) for p in given.record.processes}
-        try:
+        with _kept_up(given):
             yield given, True
-        finally:  # what this run started and did not stop: stop it, the next run starts clean
-            stop_processes_since(given.record, started)
         return
     backend = backend or default_backend()
     if not fresh and backend == "netns":
@@ -262,11 +261,8 @@ def _deployment(lab: Lab, fresh: bool, backend: str | None = None,
                     continue  # another run is using it (or it is being removed): take a fresh topology instead
                 try:
                     deployment = get_backend(record.backend).attach(record)
-                    started = {(p.pid, p.start_time) for p in deployment.record.processes}
-                    try:
+                    with _kept_up(deployment):
                         yield deployment, True
-                    finally:  # whatever this run started and did not stop (interrupted mid-start): stop it now
-                        stop_processes_since(deployment.record, started)
                 finally:
                     os.close(lock)
                 return
@@ -277,6 +273,17 @@ def _deployment(lab: Lab, fresh: bool, backend: str | None = None,
         yield deployment, getattr(deployment, "attached", False)
     finally:
         deployment.teardown()
+
+
+@contextmanager
+def _kept_up(deployment: Deployment) -> Iterator[None]:
+    """A run on a network that stays up: whatever the run started and did not stop
+    (interrupted mid-start, say) is stopped after it, so the next run starts clean."""
+    started = {(p.pid, p.start_time) for p in deployment.record.processes}
+    try:
+        yield
+    finally:
+        stop_processes_since(deployment.record, started)
 
 
 def _out_dir(base: Path | None, lab: str, run_id: str) -> Path:
