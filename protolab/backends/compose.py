@@ -30,7 +30,7 @@ import secrets
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -124,7 +124,6 @@ class ComposeDeployment(NsenterDeployment):
     topology: Topology
     record: RunRecord
     stack: Stack
-    interfaces: dict[str, dict[str, int]] = field(default_factory=dict)  # node -> ifname -> ifindex
     lock_fd: int | None = None
     attached: bool = True  # the network was up before the run, and stays up after it
 
@@ -164,7 +163,7 @@ class ComposeBackend:
             raise BackendError(f"the compose backend does not bring networks up itself: {UP_HINT}")
         if os.geteuid() != 0:
             raise BackendError("the compose backend needs root (it enters the containers' namespaces); run with sudo")
-        stack, topology, interfaces = wait_ready()
+        stack, topology = wait_ready()
         try:
             lock_fd = _lock()
         except BaseException:
@@ -177,13 +176,13 @@ class ComposeBackend:
             os.close(lock_fd)
             stack.close()
             raise
-        return ComposeDeployment(run_id, topology, record, stack, interfaces, lock_fd)
+        return ComposeDeployment(run_id, topology, record, stack, lock_fd)
 
     def attach(self, record: RunRecord) -> ComposeDeployment:
         raise BackendError("a compose stack is not a 'protolab up' topology: use 'docker compose' to manage it")
 
 
-def wait_ready(timeout: float = READY_TIMEOUT) -> tuple[Stack, Topology, dict[str, dict[str, int]]]:
+def wait_ready(timeout: float = READY_TIMEOUT) -> tuple[Stack, Topology]:
     """The stack once every node is wired and has its addresses (a stack just brought up needs a moment)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -192,7 +191,7 @@ def wait_ready(timeout: float = READY_TIMEOUT) -> tuple[Stack, Topology, dict[st
             topology = _stack_topology(stack)
             problem = _not_ready(stack, topology)
             if problem is None:
-                return stack, topology, _check_interfaces(stack, topology)
+                return stack, topology
         except BaseException:
             stack.close()
             raise
@@ -223,7 +222,8 @@ def _not_ready(stack: Stack, topology: Topology) -> str | None:
     return None
 
 
-def _addresses(netns: str) -> tuple[dict[str, int], set[tuple[str | None, IPv4Address]]]:
+def _has_addresses(netns: str, node) -> bool:
+    """Whether every interface of the node has its topology address (the node's side is set up)."""
     from pyroute2 import IPRoute
 
     try:
@@ -232,29 +232,14 @@ def _addresses(netns: str) -> tuple[dict[str, int], set[tuple[str | None, IPv4Ad
     except OSError as exc:
         raise BackendError(f"cannot enter a node's network namespace ({exc.strerror or exc})") from None
     try:
-        names = {link.get_attr("IFLA_IFNAME"): link["index"] for link in ipr.get_links()}
-        by_index = {index: name for name, index in names.items()}
+        by_index = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
         addresses = {
             (by_index.get(msg["index"]), IPv4Address(msg.get_attr("IFA_ADDRESS")))
             for msg in ipr.get_addr(family=socket.AF_INET)
         }
     finally:
         ipr.close()
-    return names, addresses
-
-
-def _has_addresses(netns: str, node) -> bool:
-    _names, addresses = _addresses(netns)
     return all((iface.name, iface.ip) in addresses for iface in node.interfaces)
-
-
-def _check_interfaces(stack: Stack, topology: Topology) -> dict[str, dict[str, int]]:
-    """Each node's interfaces by name (their addresses checked by _not_ready)."""
-    found: dict[str, dict[str, int]] = {}
-    for node in topology.nodes:
-        names, _addresses_ = _addresses(stack.path(stack.nodes[node.name][0]))
-        found[node.name] = {iface.name: names[iface.name] for iface in node.interfaces}
-    return found
 
 
 def _lock() -> int:

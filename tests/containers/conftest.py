@@ -71,7 +71,7 @@ def compose_stack(engine, images):
     with stack.stage(engine) as timings:
         timings["build"] = images
         mark = time.perf_counter()
-        ready, _topology, _interfaces = wait_ready()
+        ready, _topology = wait_ready()
         ready.close()
         timings["ready"] = time.perf_counter() - mark
         yield timings
