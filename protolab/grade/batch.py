@@ -19,19 +19,20 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..backends.ledger import all_records
+from ..backends.ledger import all_records, process_start_time
 from ..backends.netns import destroy
 from ..backends.pids import stop_process
-from ..backends.ledger import process_start_time
-from .score import ERROR
+from .outputs import RESULT_FILE
+from .score import ERROR, error_score
 from .submissions import Submission
+from .worker import as_result
 
 JOB_LIMIT = 300.0  # seconds one submission may take in all (calls are bounded by the lab's timeout already)
-CACHE_FILE = "grade.json"
 
 
 @dataclass
@@ -57,7 +58,7 @@ class Batch:
     interrupted: bool = False
     started: int = 0  # workers started so far (each has a log)
 
-    @property
+    @cached_property
     def lab_version(self) -> str:
         """The lab file, protolab and the course seed: a result graded under another is graded again."""
         from ..lab.variants import course_seed
@@ -71,7 +72,7 @@ class Batch:
 
     # -- the cache ------------------------------------------------------------
     def cached(self, submission: Submission) -> dict[str, Any] | None:
-        path = self.student_dir(submission.student) / CACHE_FILE
+        path = self.student_dir(submission.student) / RESULT_FILE
         if self.force or not path.is_file():
             return None
         try:
@@ -82,7 +83,7 @@ class Batch:
         return saved["result"] if same and saved.get("result", {}).get("status") != ERROR else None
 
     def remember(self, result: dict[str, Any]) -> None:
-        path = self.student_dir(result["student"]) / CACHE_FILE
+        path = self.student_dir(result["student"]) / RESULT_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"digest": result["digest"], "lab_version": self.lab_version, "result": result},
                                    indent=1, sort_keys=True))
@@ -170,9 +171,7 @@ class Batch:
         self._stop(worker, selector, kill=True)
         pool.remove(worker)
         if job is not None:
-            self._done({"student": job["student"], "digest": job["digest"], "status": ERROR, "score": 0.0,
-                        "max_score": 0.0, "first_failure": f"the grader could not grade it: {why}", "first_failed": "grader error",
-                        "items": [], "run_id": "", "seconds": 0.0, "attempts": 1})
+            self._done(as_result(job, error_score(f"the grader could not grade it: {why}"), 0.0, "", 1))
         if todo and not self.interrupted:
             replacement = self._start(selector)
             pool.append(replacement)

@@ -21,6 +21,7 @@ HISTOGRAM_BINS = 10
 
 
 BATCH_FILE = "batch.json"
+RESULT_FILE = "grade.json"  # per student: the result, with the file's digest and the lab version it was graded for
 
 
 def write_all(out: Path, lab_name: str, results: dict[str, dict[str, Any]], lab_version: str) -> dict[str, Any]:
@@ -164,7 +165,7 @@ def merge(out: Path, shards: list[Path]) -> dict[str, Any]:
         for student in batch["students"]:
             if student in results:
                 raise LabError(f"student {student} is in two shards (the second is {shard})")
-            saved = json.loads((shard / "students" / student / "grade.json").read_text())
+            saved = json.loads((shard / "students" / student / RESULT_FILE).read_text())
             results[student] = saved["result"]
             if shard.resolve() != out.resolve():
                 shutil.copytree(shard / "students" / student, out / "students" / student, dirs_exist_ok=True)

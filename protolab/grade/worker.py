@@ -1,6 +1,6 @@
 """A grading worker: one topology of its own for the whole batch, one confined run per submission.
 
-Started by the batch (`python -m protolab.grade.worker LAB`) in a session of
+Started by the batch (`python -m protolab.grade.worker LAB OUT [HIDE...]`) in a session of
 its own, so that Ctrl-C on the terminal reaches only the batch, which then
 closes the workers' input: each finishes the submission it is on, takes its
 topology down and exits. Jobs come in as JSON lines on stdin; each result
@@ -32,7 +32,7 @@ def grade_one(lab, deployment, job: dict[str, Any], launcher=None) -> dict[str, 
     out.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     if job.get("problem"):
-        return _result(job, score_verdict_unusable(lab, job["problem"]), time.monotonic() - began, "", 0)
+        return as_result(job, score_verdict_unusable(lab, job["problem"]), time.monotonic() - began, "", 0)
     attempts = 0
     while True:
         attempts += 1
@@ -43,14 +43,14 @@ def grade_one(lab, deployment, job: dict[str, Any], launcher=None) -> dict[str, 
                                              launcher=None if fresh else launcher, student=job["student"] if lab.variants else None,
                                              seed=job.get("seed")))
         except (ProtolabError, ConfinementError, OSError) as exc:
-            return _result(job, error_score(f"the grader could not run it: {exc}"), time.monotonic() - began, "", attempts)
+            return as_result(job, error_score(f"the grader could not run it: {exc}"), time.monotonic() - began, "", attempts)
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
-            return _result(job, error_score(f"the grader failed on it: {type(exc).__name__}: {exc}"),
+            return as_result(job, error_score(f"the grader failed on it: {type(exc).__name__}: {exc}"),
                            time.monotonic() - began, "", attempts)
         score = score_verdict(result.verdict, lab.points, result.unusable)
         if score.status != "INCONCLUSIVE" or attempts > INCONCLUSIVE_RETRIES:
             _write_text(out / "verdict.txt", lab, result)
-            return _result(job, score, time.monotonic() - began, result.run_id, attempts)
+            return as_result(job, score, time.monotonic() - began, result.run_id, attempts)
 
 
 def score_verdict_unusable(lab, problem: str) -> Score:
@@ -78,7 +78,8 @@ def _write_text(path: Path, lab, result) -> None:
         console.print(render_verdict(result.verdict))
 
 
-def _result(job: dict[str, Any], score: Score, seconds: float, run_id: str, attempts: int) -> dict[str, Any]:
+def as_result(job: dict[str, Any], score: Score, seconds: float, run_id: str, attempts: int) -> dict[str, Any]:
+    """One submission's result as the batch stores it (the same shape whoever scored it)."""
     return {
         "student": job["student"], "digest": job.get("digest", ""), "status": score.status,
         "score": score.score, "max_score": score.max_score, "first_failure": score.first_failure,
