@@ -21,7 +21,7 @@ def check(expectation: Expectation, trace: Trace, facts: Mapping[str, Any] | Non
     facts = dict(facts or {})
     bindings: dict[str, Any] = {}
     items: list[ItemResult] = []
-    cursor = -1  # index of the frame matched by the previous step
+    cursor = 0  # number of the frame matched by the previous step (0: none yet)
     previous: Step | None = None
     for step in expectation.steps:
         result, matched = _run_step(step, trace, cursor, previous, bindings, facts)
@@ -47,7 +47,7 @@ def _run_step(
     bindings: dict[str, Any],
     facts: Mapping[str, Any],
 ) -> tuple[ItemResult, Frame | None]:
-    later = trace.frames[cursor + 1 :]
+    later = trace.frames[cursor:]  # frame numbers start at 1: position cursor is frame cursor + 1
     try:
         found = next((f for f in later if _all(step.match, _ctx(f, bindings, facts))), None)
         if found is None:  # the nearest-miss search may reach an unbound variable too
@@ -56,8 +56,8 @@ def _run_step(
         return _skipped(step.name, exc), None
     ctx = _ctx(found, bindings, facts)
     problems = []
-    if step.within is not None and cursor >= 0:
-        gap = found.time - trace.frames[cursor].time
+    if step.within is not None and cursor > 0:
+        gap = found.time - trace[cursor].time
         if gap > step.within:
             problems.append(f"it came {_duration(gap)} after the previous step, later than the allowed {_duration(step.within)}")
     for check_ in step.checks:
@@ -161,7 +161,7 @@ def _skipped(name: str, exc: Unbound, kind: str = "step") -> ItemResult:
 
 
 def _previous_on_link(trace: Trace, frame: Frame) -> Frame | None:
-    return next((f for f in reversed(trace.frames[: frame.index]) if f.link == frame.link), None)
+    return next((f for f in reversed(trace.frames[: frame.index - 1]) if f.link == frame.link), None)
 
 
 def _all(conds: tuple[Cond, ...], ctx: Context) -> bool:

@@ -35,7 +35,7 @@ class MissingField(LookupError):
 class Frame:
     """One frame on one link, decoded."""
 
-    index: int
+    index: int  # the frame's number, from 1 in time order (Wireshark's frame.number)
     time: float  # seconds since the first frame of the trace
     link: str
     sender: str | None  # node that put the frame on this link
@@ -72,14 +72,17 @@ class Trace:
     def __len__(self) -> int:
         return len(self.frames)
 
-    def __getitem__(self, index: int) -> Frame:
-        return self.frames[index]
+    def __getitem__(self, number: int) -> Frame:
+        """The frame numbered `number` (from 1, as Wireshark numbers frames)."""
+        if not 1 <= number <= len(self.frames):
+            raise IndexError(f"no frame #{number} (frames are #1 to #{len(self.frames)})")
+        return self.frames[number - 1]
 
 
 def make_trace(frames: Iterable[Frame], links: Iterable[str] = (), drops: int = 0) -> Trace:
-    """Order frames by time, renumber them from 0 and annotate them."""
+    """Order frames by time, number them from 1 (as Wireshark does) and annotate them."""
     ordered = sorted(frames, key=lambda f: f.time)
-    numbered = [replace(f, index=i) for i, f in enumerate(ordered)]
+    numbered = [replace(f, index=i) for i, f in enumerate(ordered, start=1)]
     return Trace(frames=tuple(annotate(numbered)), links=tuple(links), drops=drops)
 
 

@@ -79,7 +79,7 @@ def test_reference_passes_and_each_link_shows_new_macs_and_the_same_ip_header(la
     # the client asks ARP for its gateway, never for web
     client_arps = [f for f in trace if f.sender == "client" and f.has("arp")]
     assert client_arps and {f.get("arp.pdst") for f in client_arps} == {GW}
-    assert trace[0].get("arp.pdst") == GW and trace[0].link == "lan1"
+    assert trace[1].get("arp.pdst") == GW and trace[1].link == "lan1"
     # the request to web: one frame per link, new MACs, same IP header, TTL one lower
     (lan1,) = echoes(trace, "lan1", 8, WEB, ttl=64)
     (lan2,) = echoes(trace, "lan2", 8, WEB, ttl=63)
@@ -139,7 +139,7 @@ def test_on_a_topology_already_up_the_caches_are_emptied_and_the_router_left_as_
     for attempt in range(2):
         result = run_on(deployment, monkeypatch, lab, tmp_path / str(attempt))
         assert result.reused and result.verdict.status is Status.PASS, text(result.verdict)
-        assert result.trace[0].sender == "client" and result.trace[0].get("arp.pdst") == GW
+        assert result.trace[1].sender == "client" and result.trace[1].get("arp.pdst") == GW
         with entered(router.netns), open("/proc/sys/net/ipv4/icmp_ratemask") as f:
             assert f.read().strip() == "0"  # as the lab network was built: no ICMP error type is rate limited
 

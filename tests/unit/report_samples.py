@@ -54,12 +54,12 @@ def sample_trace() -> Trace:
 
 def sample_verdict() -> Verdict:
     items = (
-        ItemResult("step", "syn", Status.PASS, frames=(2,)),
-        ItemResult("step", "syn forwarded", Status.PASS, frames=(3,)),
-        ItemResult("step", "syn-ack", Status.PASS, frames=(4, 5)),
-        ItemResult("step", "ack", Status.PASS, frames=(6,)),
-        ItemResult("never", "no retransmission", Status.FAIL, frames=(9,),
-                   messages=("frame #9 repeats seq 1001 len 5 of frame #8",)),
+        ItemResult("step", "syn", Status.PASS, frames=(3,)),
+        ItemResult("step", "syn forwarded", Status.PASS, frames=(4,)),
+        ItemResult("step", "syn-ack", Status.PASS, frames=(5, 6)),
+        ItemResult("step", "ack", Status.PASS, frames=(7,)),
+        ItemResult("never", "no retransmission", Status.FAIL, frames=(10,),
+                   messages=("frame #10 repeats seq 1001 len 5 of frame #9",)),
         ItemResult("fact", "web got the data", Status.SKIPPED, messages=("depends on a step that did not match",)),
     )
     return Verdict("tcp-through-router", Status.FAIL, items, bindings={"isn": 1000, "server_isn": 5000},

@@ -109,7 +109,7 @@ def test_the_announcement_updates_a_known_entry_and_creates_one_only_with_arp_ac
 def test_a_correct_exchange_passes(lab, topology):
     verdict = check(lab.expectation(topology, lab.params), trace(topology, *good_frames(lab)), good_facts(lab))
     assert verdict.status is Status.PASS, verdict.explanations()
-    assert [i.frames for i in verdict.items if i.kind == "step"] == [(0,), (1,), (2,), (3,)]
+    assert [i.frames for i in verdict.items if i.kind == "step"] == [(1,), (2,), (3,), (4,)]
 
 
 def test_a_question_not_sent_to_broadcast_is_explained(lab, topology):
@@ -141,7 +141,7 @@ def test_an_answer_for_the_missing_address_breaks_the_silence(lab, topology):
     frames.insert(3, ("router", claim))
     verdict = check(lab.expectation(topology, lab.params), trace(topology, *frames), good_facts(lab))
     never = item(verdict, "nobody claims 10.0.1.99")
-    assert never.status is Status.FAIL and never.frames == (3,)
+    assert never.status is Status.FAIL and never.frames == (4,)
     assert "the address is in use" in never.messages[0]
 
 

@@ -293,10 +293,10 @@ def test_make_trace_orders_numbers_and_keeps_links_and_drops():
     late, early, same_time = arp_frame(t=2.0), arp_frame(t=1.0, link="a"), arp_frame(t=1.0, link="b")
     trace = make_trace([late, early, same_time], links=["lan1", "lan2"], drops=2)
     assert isinstance(trace, Trace)
-    assert [f.index for f in trace] == [0, 1, 2]
+    assert [f.index for f in trace] == [1, 2, 3]
     assert [f.time for f in trace] == [1.0, 1.0, 2.0]
     assert [f.link for f in trace] == ["a", "b", "lan1"]  # equal times keep the given order
-    assert len(trace) == 3 and trace[2].time == 2.0
+    assert len(trace) == 3 and trace[3].time == 2.0
     assert trace.links == ("lan1", "lan2")
     assert trace.drops == 2
 

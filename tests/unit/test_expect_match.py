@@ -212,7 +212,7 @@ def test_correct_handshake_passes_with_bindings_and_marks():
     ]
 
     syn, synack, ack = index_of(trace, "lan1", "S"), index_of(trace, "lan1", "SA"), index_of(trace, "lan1", "A")
-    assert (syn, synack, ack) == (2, 5, 6)  # 2 ARP, SYN lan1, SYN lan2, SYN-ACK lan2, SYN-ACK lan1, ACK lan1
+    assert (syn, synack, ack) == (3, 6, 7)  # 2 ARP, SYN lan1, SYN lan2, SYN-ACK lan2, SYN-ACK lan1, ACK lan1
     marks = verdict.marks()
     assert set(marks) == {syn, synack, ack}
     assert [i.name for i in marks[syn]] == ["SYN"]
@@ -277,7 +277,7 @@ def test_failed_check_appends_the_step_hint():
 def test_missing_final_ack_with_nothing_after_names_previous_step():
     trace = make_trace(handshake_frames(final_ack=False))
     synack_index = index_of(trace, "lan1", "SA")
-    assert synack_index == len(trace) - 1  # the lan1 SYN-ACK is the last frame
+    assert synack_index == len(trace)  # the lan1 SYN-ACK is the last frame (numbers start at 1)
     verdict = check(handshake_expectation(), trace, ACCEPTED)
 
     assert verdict.status is Status.FAIL
@@ -316,7 +316,7 @@ def test_missing_step_hint_is_appended_to_not_seen_message():
     trace = make_trace(handshake_frames()[:4])  # ARP + SYN on both links, no answer
     verdict = check(handshake_expectation(with_hints=True), trace, ACCEPTED)
     (message,) = item(verdict, "SYN-ACK").messages
-    assert "after SYN (frame #2)" in message
+    assert "after SYN (frame #3)" in message
     assert message.endswith(". is the web server listening on port 80?")
 
 
@@ -385,7 +385,7 @@ def test_never_hit_as_first_frame_on_its_link_has_no_timing():
     rule = Never("no RST", (SentBy("client"), Flags("R", exact=False)))
     verdict = check(Expectation("x", (), never=(rule,)), trace)
     (message,) = item(verdict, "no RST").messages
-    assert message == f"frame #0: {trace[0].summary} sent by client."
+    assert message == f"frame #1: {trace[1].summary} sent by client."
     assert verdict.status is Status.FAIL
 
 
@@ -522,8 +522,8 @@ def test_unbound_variable_in_check_fails_the_step_with_a_message():
     trace = make_trace(client_to_web(us(1), ISN, 0, "S"))
     (result,) = check(Expectation("x", (step,)), trace).items
     assert result.status is Status.FAIL
-    assert result.frames == (0,)
-    assert result.messages == (f"frame #0 ({trace[0].summary}): acks the server — cannot check, 'sisn' was never bound",)
+    assert result.frames == (1,)
+    assert result.messages == (f"frame #1 ({trace[1].summary}): acks the server — cannot check, 'sisn' was never bound",)
 
 
 def test_unbound_variables_in_never_and_fact_are_skipped():
@@ -584,7 +584,7 @@ def test_synack_from_wrong_port_names_the_closest_frame():
     (message,) = synack.messages
     # the lan1 copy meets 4 of 5 conditions, the earlier lan2 copy only 3
     assert f"the closest is frame #{wrong} ({trace[wrong].summary}): tcp.sport is 8080, expected 80" in message
-    assert "after SYN (frame #2)" in message
+    assert "after SYN (frame #3)" in message
     assert "lan2" not in message.split("):", 1)[1]
 
 
@@ -598,7 +598,7 @@ def test_synack_with_wrong_flags_names_the_closest_frame():
     # cport is bound, so the ACK step is looked for (not skipped) and not found
     ack = item(verdict, "ACK")
     assert ack.status is Status.FAIL
-    assert "after SYN (frame #2)" in ack.messages[0]
+    assert "after SYN (frame #3)" in ack.messages[0]
 
 
 def test_nearest_miss_lists_every_difference():
@@ -607,7 +607,7 @@ def test_nearest_miss_lists_every_difference():
     (result,) = check(Expectation("x", (step,)), trace).items
     (message,) = result.messages
     assert message.endswith("): tcp.sport is 8080, expected 80; flags are A, expected exactly SA")
-    assert "the closest is frame #1 " in message  # lan1 copy: 2 of 4; lan2 copy (#0): 1 of 4
+    assert "the closest is frame #2 " in message  # lan1 copy: 2 of 4; lan2 copy (#1): 1 of 4
 
 
 def test_no_nearest_miss_when_less_than_half_the_conditions_hold():
@@ -656,9 +656,9 @@ def test_non_tcp_frames_are_left_alone():
     arp = arp_frame(us(1), "lan1", "client", CLIENT_IP, R1_LAN1_IP)
     udp = udp_frame(us(2), "lan1", "client", "r1", CLIENT_IP, "10.0.2.53", 5353, 53)
     trace = make_trace([arp, udp])
-    assert trace[0].layers == arp.layers
-    assert trace[1].layers == udp.layers
-    assert "retransmission" not in trace[1].get("udp")
+    assert trace[1].layers == arp.layers
+    assert trace[2].layers == udp.layers
+    assert "retransmission" not in trace[2].get("udp")
 
 
 def test_never_rule_on_retransmission_fires_on_the_repeat_only():

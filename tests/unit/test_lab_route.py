@@ -150,7 +150,7 @@ def test_a_router_that_keeps_the_lan1_source_mac_is_explained():
     verdict = verdict_of(reference_frames(req2=bad))
     assert verdict.status is Status.FAIL
     assert messages(verdict, "lan2: router → web, same IP header").startswith(
-        "frame #5 (ICMP 10.0.1.10 → 10.0.2.80 echo request): on lan2 the router sets the source MAC to its own "
+        "frame #6 (ICMP 10.0.1.10 → 10.0.2.80 echo request): on lan2 the router sets the source MAC to its own "
         "lan2 MAC 02:00:00:00:02:01 — but eth.src is 02:00:00:00:01:01, expected 02:00:00:00:02:01"
     )
 

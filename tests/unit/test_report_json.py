@@ -16,8 +16,8 @@ def test_round_trips_through_json():
     assert data["bindings"] == {"isn": 1000, "server_isn": 5000}
     assert data["notes"] == ["capture stopped after 0.3 s"]
     never = next(i for i in data["items"] if i["kind"] == "never")
-    assert never == {"kind": "never", "name": "no retransmission", "status": "FAIL", "frames": [9],
-                     "messages": ["frame #9 repeats seq 1001 len 5 of frame #8"]}
+    assert never == {"kind": "never", "name": "no retransmission", "status": "FAIL", "frames": [10],
+                     "messages": ["frame #10 repeats seq 1001 len 5 of frame #9"]}
 
 
 def test_frames_with_layers():

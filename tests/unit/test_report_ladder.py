@@ -18,7 +18,7 @@ def render(renderable, width: int = 120) -> list[str]:
 
 
 def rows(lines: list[str]) -> dict[int, str]:
-    """Frame index → its line."""
+    """Frame number (from 1) → its line."""
     out = {}
     for line in lines:
         head = line.split(maxsplit=1)[0] if line.strip() else ""
@@ -35,15 +35,15 @@ def lanes(lines: list[str], columns=COLUMNS) -> dict[str, int]:
 
 def test_relative_sequence_numbers_with_absolute_in_brackets():
     by_index = rows(render(render_ladder(sample_trace(), None, COLUMNS)))
-    assert "SYN seq=0 (1000)" in by_index[2]
-    assert "SYN-ACK seq=0 (5000) ack=1 (1001)" in by_index[4]
-    assert "ACK seq=1 (1001) ack=1 (5001)" in by_index[6]
-    assert "PSH-ACK seq=1 (1001) ack=1 (5001) len=5" in by_index[8]
-    assert "[retransmission]" in by_index[9] and "[retransmission]" not in by_index[8]
+    assert "SYN seq=0 (1000)" in by_index[3]
+    assert "SYN-ACK seq=0 (5000) ack=1 (1001)" in by_index[5]
+    assert "ACK seq=1 (1001) ack=1 (5001)" in by_index[7]
+    assert "PSH-ACK seq=1 (1001) ack=1 (5001) len=5" in by_index[9]
+    assert "[retransmission]" in by_index[10] and "[retransmission]" not in by_index[9]
 
 
 def test_arp_broadcast_spans_the_row():
-    line = rows(render(render_ladder(sample_trace(), None, COLUMNS)))[0]
+    line = rows(render(render_ladder(sample_trace(), None, COLUMNS)))[1]
     assert "ARP who-has 10.0.1.1 tell 10.0.1.10 (broadcast)" in line
     diagram = line[line.index("ms") + 2:line.index("ARP")].strip()
     assert diagram.startswith("◀") and diagram.endswith("▶") and "●" in diagram
@@ -53,29 +53,29 @@ def test_arrows_go_between_the_right_lanes():
     lines = render(render_ladder(sample_trace(), None, COLUMNS))
     x = lanes(lines)
     by_index = rows(lines)
-    syn_in = by_index[2]  # client → router
+    syn_in = by_index[3]  # client → router
     assert syn_in[x["client"]] == "●" and syn_in[x["router"] - 1] == "▶" and syn_in[x["router"]] == "│"
-    syn_out = by_index[3]  # router → web
+    syn_out = by_index[4]  # router → web
     assert syn_out[x["router"]] == "●" and syn_out[x["web"] - 1] == "▶"
-    synack = by_index[4]  # web → router
+    synack = by_index[5]  # web → router
     assert synack[x["web"]] == "●" and synack[x["router"] + 1] == "◀"
 
 
 def test_link_names_make_the_hop_visible():
     by_index = rows(render(render_ladder(sample_trace(), None, COLUMNS)))
-    assert by_index[2].split()[-1] == "lan1"
-    assert by_index[3].split()[-1] == "lan2"
+    assert by_index[3].split()[-1] == "lan1"
     assert by_index[4].split()[-1] == "lan2"
-    assert by_index[5].split()[-1] == "lan1"
+    assert by_index[5].split()[-1] == "lan2"
+    assert by_index[6].split()[-1] == "lan1"
 
 
 def test_marks_next_to_the_right_frames():
     by_index = rows(render(render_ladder(sample_trace(), sample_verdict(), COLUMNS)))
-    assert by_index[2].endswith("✔ syn")
-    assert "✔ syn forwarded" in by_index[3]
-    assert "✔ syn-ack" in by_index[4] and "✔ syn-ack" in by_index[5]
-    assert by_index[9].endswith("✘ no retransmission")
-    for i in (0, 1, 7, 8):
+    assert by_index[3].endswith("✔ syn")
+    assert "✔ syn forwarded" in by_index[4]
+    assert "✔ syn-ack" in by_index[5] and "✔ syn-ack" in by_index[6]
+    assert by_index[10].endswith("✘ no retransmission")
+    for i in (1, 2, 8, 9):
         assert "✔" not in by_index[i] and "✘" not in by_index[i]
 
 
@@ -98,12 +98,12 @@ def test_width_80_keeps_one_line_per_frame():
         lines = render(render_ladder(sample_trace(), sample_verdict(), COLUMNS, title="t"), width=width)
         assert len(lines) == 1 + 1 + 10 + 1  # title, header, frames, footer
         assert all(cell_len(line) <= width for line in lines)
-        assert sorted(rows(lines)) == list(range(10))
+        assert sorted(rows(lines)) == list(range(1, 11))
     by_index = rows(render(render_ladder(sample_trace(), sample_verdict(), COLUMNS), width=80))
-    assert "SYN seq=0" in by_index[2] and "✔ syn" in by_index[2]
-    assert "SYN-ACK seq=0" in by_index[4]  # absolute numbers give way first
-    assert "✘" in by_index[9]
-    assert all(by_index[i].count("●") == 1 for i in range(10))
+    assert "SYN seq=0" in by_index[3] and "✔ syn" in by_index[3]
+    assert "SYN-ACK seq=0" in by_index[5]  # absolute numbers give way first
+    assert "✘" in by_index[10]
+    assert all(by_index[i].count("●") == 1 for i in range(1, 11))
 
 
 def test_unknown_nodes_are_drawn_at_the_edge_and_named():
@@ -115,11 +115,11 @@ def test_unknown_nodes_are_drawn_at_the_edge_and_named():
     frames[1] = replace(frames[1], sender="isp", receiver=None)
     trace = Trace(tuple(frames), ("lan1", "lan2"))
     by_index = rows(render(render_ladder(trace, sample_verdict(), COLUMNS), width=140))
-    assert "[from isp] SYN" in by_index[2] and "○" in by_index[2]
-    assert "[to dns] SYN" in by_index[3]
-    assert "[from ?]" in by_index[4]
-    assert "[x → y]" in by_index[6]
-    assert "(broadcast)" in by_index[1] and "[from isp]" in by_index[1]
+    assert "[from isp] SYN" in by_index[3] and "○" in by_index[3]
+    assert "[to dns] SYN" in by_index[4]
+    assert "[from ?]" in by_index[5]
+    assert "[x → y]" in by_index[7]
+    assert "(broadcast)" in by_index[2] and "[from isp]" in by_index[2]
 
 
 def test_lanes_default_to_the_nodes_of_the_trace():
@@ -137,12 +137,12 @@ def test_degenerate_inputs_do_not_crash():
     ])
     assert len(render(render_ladder(odd, None, ["a-node-with-a-very-long-name", "b"]), width=80)) == 5
     by_index = rows(render(render_ladder(odd, None, ["a-node-with-a-very-long-name", "b"])))
-    assert "ethertype 0x88b5" in by_index[0] and "something else" in by_index[1]
-    assert "no flags seq=0 (7)" in by_index[2]
+    assert "ethertype 0x88b5" in by_index[1] and "something else" in by_index[2]
+    assert "no flags seq=0 (7)" in by_index[3]
 
 
 def test_print_ladder():
     console = Console(record=True, width=120, file=io.StringIO(), color_system=None)
-    verdict = Verdict("x", Status.PASS, (ItemResult("step", "first", Status.PASS, frames=(0,)),))
+    verdict = Verdict("x", Status.PASS, (ItemResult("step", "first", Status.PASS, frames=(1,)),))
     print_ladder(console, sample_trace(), verdict, COLUMNS, title="t")
     assert "✔ first" in console.export_text()

@@ -17,9 +17,9 @@ def test_items_messages_notes_and_status():
     lines = render(sample_verdict())
     text = "\n".join(lines)
     assert lines[0] == "tcp-through-router"
-    assert any(line.strip().startswith("✔ step") and line.strip().endswith("syn  #2") for line in lines)
+    assert any(line.strip().startswith("✔ step") and line.strip().endswith("syn  #3") for line in lines)
     fail = next(i for i, line in enumerate(lines) if "✘" in line)
-    assert "no retransmission" in lines[fail] and "#9" in lines[fail]
+    assert "no retransmission" in lines[fail] and "#10" in lines[fail]
     assert lines[fail + 1].startswith("      ") and "repeats seq 1001" in lines[fail + 1]
     skipped = next(i for i, line in enumerate(lines) if "web got the data" in line)
     assert lines[skipped].strip().startswith("?") and "(skipped)" in lines[skipped]
