@@ -43,6 +43,12 @@ class Frame:
     layers: Mapping[str, Mapping[str, Any]]
     summary: str = ""
 
+    @property
+    def broadcast(self) -> bool:
+        """Sent to every node of the link (Ethernet broadcast); `receiver` None
+        on a frame that is not broadcast means its receiver is unknown."""
+        return self.layers.get("eth", {}).get("dst") == "ff:ff:ff:ff:ff:ff"
+
     def has(self, layer: str) -> bool:
         return layer in self.layers
 
