@@ -21,6 +21,10 @@ class Unbound(LookupError):
     """An expression uses a variable no earlier step has bound."""
 
 
+class Unknowable(LookupError):
+    """The capture cannot answer the question (e.g. who sent a frame of a raw-IP capture)."""
+
+
 @dataclass(frozen=True)
 class Context:
     """What an expression is evaluated against."""
@@ -184,6 +188,9 @@ class Cond:
     def __and__(self, other: Cond) -> Cond:
         return All((self, other))
 
+    def __or__(self, other: Cond) -> Cond:
+        return AnyOf((self, other))
+
     def __invert__(self) -> Cond:
         return Not(self)
 
@@ -246,11 +253,36 @@ class All(Cond):
 
 
 @dataclass(frozen=True, eq=False)
+class AnyOf(Cond):
+    """Either of these (`Flags("A") | Flags("FA")`): for what TCP may legally do in more than one way."""
+
+    parts: tuple[Cond, ...]
+
+    def test(self, ctx: Context) -> bool:
+        unknown: Unknowable | None = None
+        for part in self.parts:
+            try:
+                if part.test(ctx):
+                    return True
+            except Unknowable as exc:
+                unknown = exc
+        if unknown is not None:
+            raise unknown
+        return False
+
+    def text(self) -> str:
+        return " or ".join(f"({p.text()})" if isinstance(p, All) else p.text() for p in self.parts)
+
+    def explain(self, ctx: Context) -> str:
+        return ", nor ".join(p.explain(ctx) for p in self.parts)
+
+
+@dataclass(frozen=True, eq=False)
 class Not(Cond):
     inner: Cond
 
     def test(self, ctx: Context) -> bool:
-        return not self.inner.test(ctx)
+        return not self.inner.test(ctx)  # an Unknowable inner stays unknowable
 
     def text(self) -> str:
         return f"not ({self.inner.text()})"
@@ -305,14 +337,20 @@ class SentBy(Cond):
     node: str
 
     def test(self, ctx: Context) -> bool:
-        return ctx.frame is not None and ctx.frame.sender == self.node
+        if ctx.frame is None:
+            return False
+        if ctx.frame.sender in UNKNOWN_SENDERS:
+            raise Unknowable(f"the capture cannot tell whether {self.node} sent frame #{ctx.frame.index}")
+        return ctx.frame.sender == self.node
 
     def text(self) -> str:
         return f"sent by {self.node}"
 
     def explain(self, ctx: Context) -> str:
         sender = ctx.frame.sender if ctx.frame else None
-        return f"it was sent by {sender or 'an unknown node'}, not {self.node}"
+        if sender in UNKNOWN_SENDERS:
+            return f"the capture cannot tell whether {self.node} sent it"
+        return f"it was sent by {sender}, not {self.node}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -327,6 +365,9 @@ class OnLink(Cond):
 
     def explain(self, ctx: Context) -> str:
         return f"it was on {ctx.frame.link if ctx.frame else '?'}, not {self.link}"
+
+
+UNKNOWN_SENDERS = (None, "?")  # a frame whose sender neither a comment, a MAC nor a role mapping names
 
 
 def _missing(what: str) -> str:

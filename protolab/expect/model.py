@@ -31,6 +31,9 @@ class Step:
     bind: Mapping[str, str | Expr] = field(default_factory=dict)
     within: float | None = None  # seconds after the previous step's frame
     hint: str = ""  # what usually causes this step to fail
+    # the frame of the previous step may also be this step's: TCP may legally carry two
+    # things in one segment (web's FIN+ACK both acknowledges a FIN and sends one)
+    may_share: bool = False
 
     def binders(self) -> dict[str, Expr]:
         return {k: Field(v) if isinstance(v, str) else v for k, v in self.bind.items()}

@@ -20,7 +20,7 @@ Layer fields the decoder fills (absent layers are simply missing):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
@@ -71,6 +71,7 @@ class Trace:
     frames: tuple[Frame, ...]
     links: tuple[str, ...] = ()
     drops: int = 0  # frames the kernel dropped during capture
+    addresses: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # IP address → its node
 
     def __iter__(self):
         return iter(self.frames)
@@ -85,11 +86,13 @@ class Trace:
         return self.frames[number - 1]
 
 
-def make_trace(frames: Iterable[Frame], links: Iterable[str] = (), drops: int = 0) -> Trace:
+def make_trace(frames: Iterable[Frame], links: Iterable[str] = (), drops: int = 0,
+               addresses: Mapping[str, str] | None = None) -> Trace:
     """Order frames by time, number them from 1 (as Wireshark does) and annotate them."""
     ordered = sorted(frames, key=lambda f: f.time)
     numbered = [replace(f, index=i) for i, f in enumerate(ordered, start=1)]
-    return Trace(frames=tuple(annotate(numbered)), links=tuple(links), drops=drops)
+    return Trace(frames=tuple(annotate(numbered)), links=tuple(links), drops=drops,
+                 addresses=MappingProxyType(dict(addresses or {})))
 
 
 def annotate(frames: list[Frame]) -> list[Frame]:

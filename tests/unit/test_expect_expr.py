@@ -22,7 +22,7 @@ from protolab.expect import (
     Verdict,
     make_trace,
 )
-from protolab.expect.expr import Cmp, Unbound
+from protolab.expect.expr import Cmp, Unbound, Unknowable
 from protolab.expect.trace import MissingField
 
 
@@ -243,7 +243,9 @@ def test_sent_by():
     assert SentBy("web").test(ctx(tcp_frame(sender="r1"))) is False
     assert SentBy("web").text() == "sent by web"
     assert SentBy("web").explain(ctx(tcp_frame(sender="r1"))) == "it was sent by r1, not web"
-    assert SentBy("web").explain(ctx(tcp_frame(sender=None))) == "it was sent by an unknown node, not web"
+    assert SentBy("web").explain(ctx(tcp_frame(sender=None))) == "the capture cannot tell whether web sent it"
+    with pytest.raises(Unknowable, match="cannot tell whether web sent frame #"):
+        SentBy("web").test(ctx(tcp_frame(sender="?")))
 
 
 def test_on_link():
