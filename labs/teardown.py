@@ -358,8 +358,11 @@ def expectation(topology, params) -> Expectation:
         ),
         Step(
             "web ACKs your data",
-            match=(*from_web, Flags("A")),
-            checks=(Check(F("tcp.ack") == V("data_seq") + V("data_len"), "web acknowledges every byte: ack = data seq + length"),),
+            # a real kernel may delay this ACK and send it with web's FIN (web closes first), or
+            # acknowledge your FIN with it too (you close first): all three are legal TCP
+            match=(*from_web, Flags("A") | Flags("FA")),
+            checks=(Check((F("tcp.ack") == V("data_seq") + V("data_len")) | (F("tcp.ack") == V("data_seq") + V("data_len") + 1),
+                          "web acknowledges every byte: ack = data seq + length (+ 1 if it takes your FIN too)"),),
             hint="web takes data only if it starts at the number web expects next and acknowledges nothing web has not sent.",
         ),
     )
@@ -409,15 +412,17 @@ ACK_HINT = ("Answer web's FIN with a segment of its own, flags A only. Until its
 
 def _client_closes_first(mine, from_web) -> tuple[Step, ...]:
     return (
-        Step("your FIN", match=(*mine, Flags("F", exact=False)), bind={"fin_seq": "tcp.seq"}, hint=FIN_HINT, checks=(
+        # your FIN may leave before web's ACK of your data arrives: it only has to follow your data
+        Step("your FIN", match=(*mine, Flags("F", exact=False)), bind={"fin_seq": "tcp.seq"}, hint=FIN_HINT,
+             after="your data", checks=(
             FIN_SEQ, Check(F("tcp.ack") == V("server_isn") + 1, "it acknowledges everything web sent: ack = web's ISN + 1"),
         )),
-        Step("web ACKs your FIN", match=(*from_web, Flags("A")), checks=(FIN_ACKED,),
+        Step("web ACKs your FIN", match=(*from_web, Flags("A") | Flags("FA")), checks=(FIN_ACKED,),
              hint="If web's ACK repeats an older number, web's kernel ignored your FIN: its sequence number was not "
              "the next one web expected, so the FIN lay outside web's receive window; web dropped it and repeated "
              "its last ACK (a duplicate ACK), and its socket stayed ESTABLISHED."),
         Step("FIN from web", match=(*from_web, Flags("F", exact=False)), checks=(WEB_FIN_SEQ,), bind={"web_fin": "tcp.seq"},
-             hint="web's application closes when it reads end-of-file, i.e. once web's kernel took your FIN."),
+             may_share=True, hint="web's application closes when it reads end-of-file, i.e. once web's kernel took your FIN."),
         Step("your ACK of web's FIN", match=(*mine, Flags("A")), hint=ACK_HINT, checks=(
             Check(F("tcp.seq") == V("fin_seq") + 1, "after your FIN your seq is FIN seq + 1 (the FIN used one number)"),
             WEB_FIN_ACKED,
@@ -428,12 +433,13 @@ def _client_closes_first(mine, from_web) -> tuple[Step, ...]:
 def _web_closes_first(mine, from_web) -> tuple[Step, ...]:
     return (
         Step("FIN from web", match=(*from_web, Flags("F", exact=False)), checks=(WEB_FIN_SEQ,), bind={"web_fin": "tcp.seq"},
-             hint="web's application closes right after it has read all your bytes."),
-        Step("your ACK of web's FIN", match=(*mine, Flags("A")), hint=ACK_HINT, checks=(
+             may_share=True, hint="web's application closes right after it has read all your bytes."),
+        # your FIN may carry the ACK of web's FIN (one FIN+ACK): legal, and what a kernel does when it closes at once
+        Step("your ACK of web's FIN", match=(*mine, Flags("A") | Flags("FA")), hint=ACK_HINT, checks=(
             Check(F("tcp.seq") == V("data_seq") + V("data_len"), "an ACK uses no number: seq = data seq + length"),
             WEB_FIN_ACKED,
         )),
-        Step("your FIN", match=(*mine, Flags("F", exact=False)), bind={"fin_seq": "tcp.seq"}, hint=FIN_HINT, checks=(
+        Step("your FIN", match=(*mine, Flags("F", exact=False)), bind={"fin_seq": "tcp.seq"}, hint=FIN_HINT, may_share=True, checks=(
             FIN_SEQ, Check(F("tcp.ack") == V("web_fin") + 1, "it still acknowledges web's FIN: ack = web's FIN seq + 1"),
         )),
         Step("web ACKs your FIN", match=(*from_web, Flags("A")), checks=(

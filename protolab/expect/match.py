@@ -17,8 +17,8 @@ CHECKSUM_WORDS = {"ip": "IP header", "tcp": "TCP", "udp": "UDP", "icmp": "ICMP"}
 def check(expectation: Expectation, trace: Trace, facts: Mapping[str, Any] | None = None) -> Verdict:
     """Run every step, forbidden-event rule and fact check; explain each miss.
 
-    Steps are found in order, each after the frame of the one before (or on it,
-    for a step that `may_share` it); once a step is missing, the steps after it
+    Steps are found in order, each after the frame of the one before (or of the
+    step it names `after`; on that frame too if it `may_share` it); once a step is missing, the steps after it
     are "not reached" (SKIPPED), so one miss reads as one miss. An item the
     capture cannot decide (it cannot tell who sent a frame) is INCONCLUSIVE.
 
@@ -29,18 +29,20 @@ def check(expectation: Expectation, trace: Trace, facts: Mapping[str, Any] | Non
     facts = dict(facts or {})
     bindings: dict[str, Any] = {}
     items: list[ItemResult] = []
-    cursor = 0  # number of the frame matched by the previous step (0: none yet)
-    previous: Step | None = None
+    seen: dict[str, Frame] = {}  # step name → the frame that met it
     missing: Step | None = None
+    previous: Step | None = None
     for step in expectation.steps:
         if missing is not None:
             items.append(ItemResult("step", step.name, Status.SKIPPED, (), (
                 f"not reached: it comes after '{missing.name}', which did not happen",)))
             continue
-        result, matched = _run_step(step, trace, cursor, previous, bindings, facts)
+        anchor = next(s for s in expectation.steps if s.name == step.after) if step.after else previous
+        cursor = seen[anchor.name].index if anchor is not None else 0
+        result, matched = _run_step(step, trace, cursor, anchor, bindings, facts)
         items.append(result)
         if matched is not None:
-            cursor = matched.index
+            seen[step.name] = matched
             previous = step
         else:
             missing = step

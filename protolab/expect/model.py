@@ -31,9 +31,12 @@ class Step:
     bind: Mapping[str, str | Expr] = field(default_factory=dict)
     within: float | None = None  # seconds after the previous step's frame
     hint: str = ""  # what usually causes this step to fail
-    # the frame of the previous step may also be this step's: TCP may legally carry two
+    # the frame of the step it follows may also be this step's: TCP may legally carry two
     # things in one segment (web's FIN+ACK both acknowledges a FIN and sends one)
     may_share: bool = False
+    # the step whose frame this one must come after (default: the step listed before it);
+    # lets two things happen in either order (your FIN before or after web's ACK of your data)
+    after: str | None = None
 
     def binders(self) -> dict[str, Expr]:
         return {k: Field(v) if isinstance(v, str) else v for k, v in self.bind.items()}
@@ -56,3 +59,9 @@ class Expectation:
     steps: tuple[Step, ...]
     never: tuple[Never, ...] = ()
     facts: tuple[Check, ...] = ()  # evaluated on lab facts and final bindings
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.steps]
+        for i, step in enumerate(self.steps):
+            if step.after is not None and step.after not in names[:i]:
+                raise ValueError(f"step '{step.name}' comes after '{step.after}', which is not a step listed before it")

@@ -160,3 +160,24 @@ def test_handshake_frames_still_pass_with_alternatives_in_the_core():
     ), never=(Never("no RST", match=(Flags("R", exact=False),)),))
     assert check(expectation, make_trace(handshake_frames()), {}).status is Status.PASS
     assert AnyOf((Flags("A"), Flags("FA"))).text() == "tcp.flags == A or tcp.flags == FA"
+
+
+def test_a_step_after_a_named_one_may_come_in_either_order_with_the_one_listed_before_it():
+    data_end = ISN + 10
+    expectation = Expectation("data then close", steps=(
+        Step("data", match=(SentBy("client"), Flags("PA")), bind={"end": "tcp.seq"}),
+        Step("web ACKs the data", match=(SentBy("web"), Flags("A"))),
+        Step("client FIN", match=(SentBy("client"), Flags("FA")), after="data"),
+    ))
+    fin_first = [*client_to_web(us(100), ISN, WFIN, "PA", length=10), *client_to_web(us(150), data_end, WFIN, "FA"),
+                 *web_to_client(us(200), WFIN, data_end + 1, "A")]
+    verdict = check(expectation, make_trace(fin_first), {})
+    assert verdict.status is Status.PASS, verdict.explanations()
+    assert item(verdict, "client FIN").frames[0] < item(verdict, "web ACKs the data").frames[0]
+
+
+def test_after_must_name_a_step_listed_before():
+    import pytest
+
+    with pytest.raises(ValueError, match="comes after 'later', which is not a step listed before it"):
+        Expectation("x", steps=(Step("first", match=(), after="later"), Step("later", match=())))
