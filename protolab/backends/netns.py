@@ -22,7 +22,7 @@ from .ledger import OwnedProcess, RunRecord, new_record
 from .nsenter import entered, netns_path
 from .pids import alive, family, stop_process
 from .programs import NsenterDeployment
-from .wiring import add_bridges, add_ports, configure_node, plan_ports
+from .wiring import add_bridges, add_ports, checksum_offload_off, configure_node, plan_ports
 
 WORK_ROOT = Path("/run/protolab/work")
 
@@ -114,6 +114,8 @@ def _build(run_id: str, topology: Topology) -> None:
                     add_ports(sw, fd, node, topology, bridges)
                 finally:
                     os.close(fd)
+                with entered(name):  # the ioctl acts on the calling thread's namespace
+                    checksum_offload_off(node)
                 configure_node(ipr, node, topology)
             finally:
                 ipr.close()

@@ -8,9 +8,10 @@ The container has no engine network (`network_mode: none`, only lo). This
 checks the sysctls the compose file sets (IPv6 off, forwarding), makes
 /proc/sys writable where protolab itself runs (the client: labs set other
 nodes' sysctls through it), registers with the lan-switch container (which
-adds the node's ports, see switch_init.py), sets the addresses and default
-route on its side, and then execs `sleep infinity` holding the registration
-open: the node's programs are started by lab runs.
+adds the node's ports, see switch_init.py), turns their transmit checksum
+offload off, sets the addresses and default route on its side, and then
+execs `sleep infinity` holding the registration open: the node's programs
+are started by lab runs.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ..topology.model import Node, Topology
 from .compose_file import ENV_NODE, ENV_TOPOLOGY, SWITCH_SERVICE, runner_node
 from .compose_file import SWITCH_SOCKET as SOCKET
 from .kernel_settings import node_sysctls, proc_path
-from .wiring import configure_commands
+from .wiring import checksum_offload_off, configure_commands
 
 RETRY = 0.05  # seconds between tries while the lan-switch is not listening yet
 SAY_WAITING_AFTER = 10.0
@@ -92,7 +93,12 @@ def register(node: Node, path: Path = SOCKET) -> socket.socket:
 
 
 def configure(node: Node, topology: Topology) -> None:
-    """This node's side of the wiring: addresses, links up, the default route."""
+    """This node's side of the wiring, in the calling thread's namespace:
+    transmit checksum offload off, addresses, links up, the default route."""
+    try:
+        checksum_offload_off(node)
+    except OSError as exc:
+        raise BackendError(f"node {node.name}: {exc.strerror or exc}") from None
     script = "".join(line + "\n" for line in configure_commands(node, topology))
     done = subprocess.run(["ip", "-batch", "-"], input=script, capture_output=True, text=True, check=False)
     if done.returncode != 0:

@@ -8,6 +8,9 @@ lan-switch container adds the ports and each node configures its side (see
 switch_init.py), so the engine's own networks (bridges in the host, firewall
 rules, IPAM) play no part.
 
+Every node interface computes its own transmit checksums (offload.py): a
+veth's offload would leave captures holding only pseudo-header sums.
+
 Interface indices are chosen, not looked up: a fresh namespace has only lo (1),
 so asking the kernel for fixed indices saves a netlink dump per node.
 """
@@ -18,6 +21,7 @@ from typing import Any
 
 from ..capture.frames import Port
 from ..topology.model import Node, Topology
+from .offload import disable_tx_checksum
 
 BRIDGE_INDEX_BASE = 2
 PORT_INDEX_BASE = 100
@@ -68,6 +72,14 @@ def add_ports(sw: Any, node_netns_fd: int, node: Node, topology: Topology, bridg
             master=bridges[iface.lan], state="up",
             peer={"ifname": iface.name, "index": NODE_IFINDEX_BASE + k, "address": iface.mac, "net_ns_fd": node_netns_fd},
         )
+
+
+def checksum_offload_off(node: Node) -> None:
+    """Transmit checksum offload off on every interface of `node`, which must
+    be the namespace of the calling thread; after add_ports, before the links
+    come up, so that every frame a node sends carries its real checksums."""
+    for iface in node.interfaces:
+        disable_tx_checksum(iface.name)
 
 
 def configure_node(node_ipr: Any, node: Node, topology: Topology) -> None:
