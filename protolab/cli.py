@@ -229,33 +229,54 @@ def _print_student_output(result, lines: int = 15) -> None:
 @cli.command("check")
 @click.argument("lab_name", metavar="LAB")
 @click.argument("pcap", type=click.Path(path_type=Path))
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Lab parameters the capture was made with.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Lab parameters the capture was made with (default: what the capture says, if a run wrote it).")
+@click.option("--as", "roles", multiple=True, metavar="NODE=ADDRESS",
+              help="The capture address of one of the lab's nodes, for a capture from another network (repeatable).")
 @click.option("--junit", type=click.Path(path_type=Path), help="Also write the verdict as JUnit XML (for CI).")
+@click.option("--html", type=click.Path(path_type=Path), help="Also write the report page (ladder, frames, verdict) here.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line and the first failure.")
 @click.option("--student", metavar="ID", default=None, help="This student's variant of the lab (ports and the like drawn from ID and the course seed).")
 @click.option("--course-seed", "seed", metavar="SEED", envvar="PROTOLAB_COURSE_SEED", default=None,
               help="The course's seed for --student variants (default: $PROTOLAB_COURSE_SEED).")
-def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...], junit: Path | None, student: str | None, seed: str | None) -> None:
-    """Check a stored capture (PCAP, written by a run) against LAB's expectations, offline."""
+def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...], roles: tuple[str, ...], junit: Path | None,
+              html: Path | None, quiet: bool, student: str | None, seed: str | None) -> None:
+    """Check a capture (PCAP: pcap or pcapng, gzip or not, from a run, tcpdump, dumpcap or Wireshark)
+    against LAB's expectations, offline."""
     from .lab.catalog import load_lab
-    from .lab.runner import check_pcap
+    from .lab.offline import check_capture
     from .report import render_ladder, render_verdict
 
     lab = load_lab(lab_name)
-    if junit is not None:
-        _check_out_file(junit, "--junit", make_parents=True)
-    verdict, trace = check_pcap(lab, pcap, _settings(settings), student, seed)
-    console.print(render_ladder(trace, verdict, lab.columns, title=escape(f"{lab.title} (offline: {pcap.name})")))
-    console.print()
-    if lab.views:
-        from .topology import load
-
+    for path, option in ((junit, "--junit"), (html, "--html")):
+        if path is not None:
+            _check_out_file(path, option, make_parents=True)
+    result = check_capture(lab, pcap, _settings(settings), student, seed, roles)
+    verdict, trace = result.verdict, result.trace
+    if quiet:
+        console.print(_quiet_line(lab.name, verdict), markup=False, soft_wrap=True)
+    else:
+        for warning in result.warnings:
+            console.print(f"! {warning}", style="yellow", markup=False, soft_wrap=True)
+        console.print(render_ladder(trace, verdict, lab.columns, title=escape(f"{lab.title} (offline: {pcap.name})")))
+        console.print()
         for view in lab.views:
-            console.print(view(trace, load()))
+            console.print(view(trace, result.topology))
             console.print()
-    console.print(render_verdict(verdict))
+        console.print(render_verdict(verdict))
     if junit:
         _write_junit(junit, verdict, lab.name)
+    if html:
+        from .report.html import write_html
+
+        write_html(html, title=f"{lab.title} (offline: {pcap.name})", trace=trace, verdict=verdict, columns=lab.columns,
+                   pcap=os.path.relpath(pcap.resolve(), html.resolve().parent), lab=lab.name,
+                   run_id=result.run.run_id if result.run else "", notes=result.warnings)
     sys.exit(_exit_code(verdict))
+
+
+def _quiet_line(lab_name: str, verdict) -> str:
+    return f"{lab_name}: {verdict.status.value}"
 
 
 def _settings(settings: tuple[str, ...]) -> dict[str, str]:

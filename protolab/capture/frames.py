@@ -28,14 +28,19 @@ class CapturePoint:
     egress: bool = False
 
 
+LINKTYPE_ETHERNET = 1
+
+
 @dataclass(frozen=True)
 class RawFrame:
-    """One Ethernet frame as it entered the bridge from `sender` on `link`."""
+    """One frame as it entered the bridge from `sender` on `link` (or as a capture file holds it)."""
 
     time_ns: int  # kernel receive timestamp (CLOCK_REALTIME, ns)
     link: str
-    sender: str
+    sender: str | None  # None: the capture does not say (a file without protolab's comments)
     data: bytes
+    linktype: int = LINKTYPE_ETHERNET  # pcap LINKTYPE_* of `data` (Ethernet, Linux cooked, raw IP)
+    wire_len: int | None = None  # length on the wire, when the capture cut the frame shorter
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,7 @@ class Cmp(Cond):
             actual = self.left.eval(ctx)
             expected = self.right.eval(ctx)
         except MissingField as exc:
-            return _missing(exc.args[0])
+            return _missing(exc.args[0], ctx.frame)
         except TypeError:
             return f"{self.text()} cannot be computed on these values"
         wanted = _show(expected)
@@ -309,7 +309,8 @@ class Flags(Cond):
 
     def explain(self, ctx: Context) -> str:
         if ctx.frame is None or not ctx.frame.has("tcp"):
-            return "it is not a TCP segment"
+            cut = _cut(ctx.frame)
+            return f"{cut}: its TCP header was cut off" if cut and ctx.frame.has("ip") else "it is not a TCP segment"
         have = ctx.frame.get("tcp.flags") or "none"
         return f"flags are {have}, expected {'exactly ' if self.exact else 'at least '}{self.flags}"
 
@@ -327,7 +328,8 @@ class Layer(Cond):
         return f"has {self.name}"
 
     def explain(self, ctx: Context) -> str:
-        return f"it is not {self.name.upper()}"
+        cut = _cut(ctx.frame)
+        return f"{cut}: no {self.name.upper()} header is left" if cut else f"it is not {self.name.upper()}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -370,10 +372,19 @@ class OnLink(Cond):
 UNKNOWN_SENDERS = (None, "?")  # a frame whose sender neither a comment, a MAC nor a role mapping names
 
 
-def _missing(what: str) -> str:
+def _missing(what: str, frame: Frame | None = None) -> str:
     if what.startswith("fact "):  # raised by Fact.eval
         return f"the lab did not report {what[5:]}"
-    return f"the frame has no {what}"
+    cut = _cut(frame)
+    return f"{cut}: its {what} was cut off" if cut else f"the frame has no {what}"
+
+
+def _cut(frame: Frame | None) -> str:
+    """"frame #3 was captured only up to 40 bytes (of 74)", for a frame the capture cut short."""
+    info = frame.layers.get("frame") if frame is not None else None
+    if not info or not info.get("cut"):
+        return ""
+    return f"frame #{frame.index} was captured only up to {info['caplen']} bytes (of {info['len']})"
 
 
 def _show(value: Any) -> str:

@@ -87,9 +87,10 @@ class Trace:
 
 
 def make_trace(frames: Iterable[Frame], links: Iterable[str] = (), drops: int = 0,
-               addresses: Mapping[str, str] | None = None) -> Trace:
-    """Order frames by time, number them from 1 (as Wireshark does) and annotate them."""
-    ordered = sorted(frames, key=lambda f: f.time)
+               addresses: Mapping[str, str] | None = None, keep_order: bool = False) -> Trace:
+    """Order frames by time (`keep_order`: as given, the order of a capture file, which
+    is what Wireshark numbers), number them from 1 (as Wireshark does) and annotate them."""
+    ordered = list(frames) if keep_order else sorted(frames, key=lambda f: f.time)
     numbered = [replace(f, index=i) for i, f in enumerate(ordered, start=1)]
     return Trace(frames=tuple(annotate(numbered)), links=tuple(links), drops=drops,
                  addresses=MappingProxyType(dict(addresses or {})))

@@ -63,7 +63,9 @@ class Verdict:
         """The same verdict with a remark about the run that changes nothing."""
         return replace(self, notes=self.notes + (message,))
 
-    def with_error(self, message: str) -> Verdict:
-        """The same verdict, failed because the run itself went wrong."""
+    def with_error(self, message: str, first: bool = False) -> Verdict:
+        """The same verdict, failed because the run itself went wrong (`first`: the
+        note that explains everything else, put before the others)."""
         status = Status.FAIL if self.status is not Status.INCONCLUSIVE else self.status
-        return replace(self, status=status, notes=self.notes + (message,))
+        notes = (message, *self.notes) if first else (*self.notes, message)
+        return replace(self, status=status, notes=notes)

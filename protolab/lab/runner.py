@@ -17,6 +17,7 @@ from ..backends.netns import stop_processes_since
 from ..backends.nsenter import entered
 from ..capture import PortCapture, write_pcapng
 from ..capture.frames import merge_results
+from ..capture.runinfo import RunInfo, param_text
 from ..errors import LabError
 from ..expect.match import check
 from ..expect.trace import Trace
@@ -24,12 +25,13 @@ from ..expect.verdict import Verdict
 from ..wire.decode import decode_trace  # pulls in scapy: paid at import, not inside a timed lab
 from ..confine.session import ConfinedSolution, OutputLog, SolutionFileError, read_solution
 from .api import Lab, LabContext
-from .variants import claim, claim_problem, course_seed, merged_params
+from .variants import claim, course_seed, merged_params
 from .catalog import labs_dir
 
 LEDGER_DIR = "/run/protolab"
 NETNS_DIR = "/run/netns"
 OUTPUT_FILE = "student-output.txt"
+HTML_FILE = "report.html"
 
 
 @dataclass
@@ -62,6 +64,7 @@ class RunResult:
     topology: Any = None  # the topology the run used
     student_output: OutputLog | None = None  # what the student's code printed (head, and how much in all)
     unusable: str | None = None  # why the student's file could not be used at all (it scores nothing)
+    html: Path | None = None  # the run's report page (report.html beside the pcap)
 
 
 def run_lab(lab: Lab, options: RunOptions) -> RunResult:
@@ -134,8 +137,11 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
 
         trace = decode_trace(result.frames, deployment.topology, result.links, result.kernel_drops)
         verdict = check(lab.expectation(deployment.topology, params), trace, ctx.facts)
+        if unusable:  # the one line that explains every miss comes first
+            verdict = verdict.with_error(unusable[0], first=True)
         for problem in ctx.problems:
-            verdict = verdict.with_error(problem)
+            if problem not in unusable:
+                verdict = verdict.with_error(problem)
         for doubt in ctx.doubts:
             verdict = verdict.with_doubt(doubt)
         out = _out_dir(options.out_dir, lab.name, deployment.run_id)
@@ -152,48 +158,22 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
                 verdict = verdict.with_note(
                     f"your code printed {_size(output.total)}: the first {_size(len(output.head))} are in "
                     f"{OUTPUT_FILE}, the rest was dropped")
-        comment = claim(lab, options.student, seed) if options.student else None
-        pcap = write_pcapng(out / "trace.pcapng", result, comment)
+        run_info = RunInfo(lab.name, {k: param_text(v) for k, v in params.items()}, deployment.run_id,
+                           options.student, result.kernel_drops, tuple(ctx.doubts), verdict.status.value)
+        comments = [run_info.comment()] + ([claim(lab, options.student, seed)] if options.student else [])
+        pcap = write_pcapng(out / "trace.pcapng", result, comments)
         report = out / "verdict.json"
         write_json(report, verdict, trace, extra=extra)
+        from ..report.html import write_html
+
+        html = write_html(out / HTML_FILE, title=lab.title, trace=trace, verdict=verdict, columns=lab.columns,
+                          narration=ctx.narration, pcap=pcap.name, lab=lab.name, run_id=deployment.run_id,
+                          notes=[_params_line(lab, params)])
         timings["check"] = time.perf_counter() - mark
         mark = time.perf_counter()
     timings["teardown"] = time.perf_counter() - mark
     return RunResult(lab, verdict, trace, pcap, report, deployment.run_id, reused, ctx.narration, timings, ctx.facts,
-                     deployment.topology, output, unusable[0] if unusable else None)
-
-
-def check_pcap(lab: Lab, pcap: Path, raw_params: Mapping[str, str], student: str | None = None,
-               seed: str | None = None) -> tuple[Verdict, Trace]:
-    """Check a stored capture (a pcapng protolab wrote) against a lab's expectation, offline
-    (with `student`: against that student's variant; a capture made for another fails)."""
-    from ..capture import RawFrame, read_pcapng
-    from ..capture.pcapng import read_section_comment
-    from ..topology import load
-
-    seed = course_seed(seed)
-    raw_params = merged_params(lab, student, seed, raw_params)
-
-    try:
-        records = read_pcapng(pcap)
-    except OSError as exc:
-        raise LabError(f"cannot read {pcap}: {exc.strerror or exc}") from None
-    except ValueError as exc:  # not a file, too large, not pcapng, corrupt: the reader says which
-        raise LabError(f"cannot read {pcap}: {exc}") from None
-    frames = [RawFrame(t, link, _sender(comment), data) for link, t, comment, data in records]
-    topology = load()
-    links = tuple(dict.fromkeys(f.link for f in frames))
-    trace = decode_trace(frames, topology, links)
-    verdict = check(lab.expectation(topology, parse_params(lab, raw_params)), trace, None)
-    problem = claim_problem(lab, student, seed, read_section_comment(pcap)) if student else None
-    if problem:
-        verdict = verdict.with_error(problem)
-    return verdict, trace
-
-
-def _sender(comment: str | None) -> str:
-    prefix = "sent by "
-    return comment[len(prefix):] if comment and comment.startswith(prefix) else "?"
+                     deployment.topology, output, unusable[0] if unusable else None, html)
 
 
 def parse_params(lab: Lab, raw: Mapping[str, str]) -> dict[str, Any]:
@@ -307,6 +287,11 @@ def hidden_paths(out_dir: Path | None) -> tuple[str, ...]:
     """What a student's sandbox must never show, should it lie inside a folder it does show."""
     runs = out_dir if out_dir is not None else Path.cwd() / "protolab-runs"
     return tuple(str(p) for p in (labs_dir(), runs, Path.cwd(), Path(LEDGER_DIR), Path(NETNS_DIR)))
+
+
+def _params_line(lab: Lab, params: Mapping[str, Any]) -> str:
+    """"parameters: port=80 guard=true" (what --set would reproduce the run with)."""
+    return "parameters: " + (" ".join(f"{k}={param_text(v)}" for k, v in params.items()) or "none")
 
 
 def _size(n: int) -> str:

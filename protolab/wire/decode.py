@@ -1,23 +1,33 @@
 """Raw captured bytes → plain-data Frames for the expectation core.
 
 The only decoding path of the project; it runs after the capture, never in it.
+It reads Ethernet, Linux cooked (v1, v2) and raw IP link types; a frame the
+capture cut short is decoded as far as its bytes go and says so ("frame"
+layer); every IPv4 checksum is verified ("checksum" layer).
 """
 
 from __future__ import annotations
 
+import struct
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror
 from scapy.layers.l2 import ARP, Ether
 
-from ..capture.frames import RawFrame
+from ..capture.frames import LINKTYPE_ETHERNET, RawFrame
 from ..expect.trace import Frame, Trace, make_trace
 from ..topology.model import Topology
+from .checksums import verify
 from .dnsmsg import DNS_PORT, dns_layer, dns_summary
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 TCP_FLAG_ORDER = "FSRPAUEC"
+LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 = 101, 228, 113, 276
+ETHERTYPE_IPV4, ETHERTYPE_ARP = 0x0800, 0x0806
+ARPHRD_ETHER = 1
+PACKET_BROADCAST = 1
 ICMP_NAMES = {
     (0, None): "echo reply",
     (8, None): "echo request",
@@ -29,39 +39,132 @@ ICMP_NAMES = {
 }
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """One captured frame, its layers decoded once (the nodes it is put down to come later)."""
+
+    raw: RawFrame
+    layers: Mapping[str, Mapping[str, Any]]
+    summary: str
+
+
 def decode_trace(raw: Iterable[RawFrame], topology: Topology, links: Iterable[str] = (), drops: int = 0) -> Trace:
-    """Decode a capture into a Trace; times become seconds since the first frame."""
-    raw = sorted(raw, key=lambda r: r.time_ns)
-    t0 = raw[0].time_ns if raw else 0
+    """Decode a capture into a Trace, frames in time order."""
+    return build_trace(decode_all(sorted(raw, key=lambda r: r.time_ns)), topology, links, drops)
+
+
+def decode_all(raw: Iterable[RawFrame]) -> list[Decoded]:
+    out = []
+    for r in raw:
+        layers = decode_layers(r.data, r.linktype, r.wire_len)
+        out.append(Decoded(r, MappingProxyType({k: MappingProxyType(v) for k, v in layers.items()}), summarize(layers)))
+    return out
+
+
+def build_trace(decoded: list[Decoded], topology: Topology, links: Iterable[str] = (), drops: int = 0) -> Trace:
+    """The Trace of decoded frames (kept in the order given) on `topology`; times
+    become seconds since the first frame.
+
+    A frame whose sender the capture does not name (no "sent by" comment) is
+    put down to the node owning its source MAC, if the topology has one; else
+    its sender is unknown ("?"), and the checks that need it say so."""
+    t0 = decoded[0].raw.time_ns if decoded else 0
     macs = {i.mac: n.name for n in topology.nodes for i in n.interfaces}
-    frames = [decode_frame(r, (r.time_ns - t0) / 1e9, macs) for r in raw]
-    return make_trace(frames, links, drops)
+    addresses = {str(i.ip): n.name for n in topology.nodes for i in n.interfaces}
+    frames = [_frame(d, (d.raw.time_ns - t0) / 1e9, macs) for d in decoded]
+    return make_trace(frames, links, drops, addresses, keep_order=True)
 
 
-def decode_frame(raw: RawFrame, time: float, macs: Mapping[str, str]) -> Frame:
-    layers = decode_layers(raw.data)
-    dst = layers.get("eth", {}).get("dst", "")
+def _frame(d: Decoded, time: float, macs: Mapping[str, str]) -> Frame:
+    eth = d.layers.get("eth", {})
+    dst = eth.get("dst", "")
     return Frame(
         index=0,
         time=time,
-        link=raw.link,
-        sender=raw.sender,
+        link=d.raw.link,
+        sender=d.raw.sender or macs.get(eth.get("src", ""), "?"),
         receiver=None if dst == BROADCAST else macs.get(dst),
-        layers=MappingProxyType({k: MappingProxyType(v) for k, v in layers.items()}),
-        summary=summarize(layers),
+        layers=d.layers,
+        summary=d.summary,
     )
 
 
-def decode_layers(data: bytes) -> dict[str, dict[str, Any]]:
-    """Decode one Ethernet frame into {layer: {field: value}}."""
-    pkt = Ether(data)
-    layers: dict[str, dict[str, Any]] = {"eth": {"src": pkt.src.lower(), "dst": pkt.dst.lower(), "type": pkt.type}}
+def decode_frame(raw: RawFrame, time: float, macs: Mapping[str, str]) -> Frame:
+    """One frame decoded and put down to its nodes."""
+    (decoded,) = decode_all([raw])
+    return _frame(decoded, time, macs)
+
+
+def split_link(data: bytes, linktype: int) -> tuple[dict[str, Any] | None, int | None, bytes]:
+    """(the link layer's fields as an "eth" layer, the ethertype, the network packet).
+
+    Linux cooked captures name only the sender's address (and whether the frame
+    was a broadcast); raw IP has no link layer at all (None)."""
+    if linktype == LINKTYPE_LINUX_SLL and len(data) >= 16:
+        pkttype, hatype, halen = struct.unpack_from("!HHH", data)
+        proto = struct.unpack_from("!H", data, 14)[0]
+        return _cooked(pkttype, hatype, data[6 : 6 + min(halen, 8)], proto), proto, data[16:]
+    if linktype == LINKTYPE_LINUX_SLL2 and len(data) >= 20:
+        proto, _, _, hatype, pkttype, halen = struct.unpack_from("!HHIHBB", data)
+        return _cooked(pkttype, hatype, data[12 : 12 + min(halen, 8)], proto), proto, data[20:]
+    if linktype in (LINKTYPE_RAW, LINKTYPE_IPV4):
+        return None, ETHERTYPE_IPV4 if data[:1] and data[0] >> 4 == 4 else None, data
+    return None, None, b""
+
+
+def _cooked(pkttype: int, hatype: int, address: bytes, proto: int) -> dict[str, Any]:
+    eth: dict[str, Any] = {"type": proto, "pkttype": pkttype}
+    if hatype == ARPHRD_ETHER and len(address) == 6:
+        eth["src"] = address.hex(":")
+    if pkttype == PACKET_BROADCAST:
+        eth["dst"] = BROADCAST
+    return eth
+
+
+def decode_layers(data: bytes, linktype: int = LINKTYPE_ETHERNET, wire_len: int | None = None) -> dict[str, dict[str, Any]]:
+    """Decode one captured frame into {layer: {field: value}}."""
+    layers: dict[str, dict[str, Any]] = {}
+    wire = max(wire_len or 0, len(data))
+    if wire > len(data):
+        layers["frame"] = {"len": wire, "caplen": len(data), "cut": True}
+    try:
+        if linktype == LINKTYPE_ETHERNET:
+            pkt = Ether(data)
+            layers["eth"] = {"src": pkt.src.lower(), "dst": pkt.dst.lower(), "type": pkt.type}
+            network, payload = pkt, data[_ethernet_header_len(data):]
+        else:
+            eth, ethertype, payload = split_link(data, linktype)
+            if eth is not None:
+                layers["eth"] = eth
+            network = IP(payload) if ethertype == ETHERTYPE_IPV4 else ARP(payload) if ethertype == ETHERTYPE_ARP else None
+            if network is None and "eth" not in layers:
+                layers["link"] = {"type": linktype, "unknown": True}
+                return layers
+        if network is not None:
+            wire_payload = wire - (len(data) - len(payload))
+            _network_layers(network, layers, payload, wire_payload)
+    except (struct.error, IndexError, ValueError, TypeError):  # a frame cut inside a header
+        layers.setdefault("frame", {"len": wire, "caplen": len(data), "cut": wire > len(data)})["undecodable"] = True
+    return layers
+
+
+def _ethernet_header_len(data: bytes) -> int:
+    """14, plus 4 per VLAN tag."""
+    offset = 14
+    while struct.unpack_from("!H", data, offset - 2)[0] in (0x8100, 0x88A8) and len(data) >= offset + 4:
+        offset += 4
+    return offset
+
+
+def _network_layers(pkt, layers: dict[str, dict[str, Any]], packet: bytes, wire_len: int) -> None:
+    """ARP, IP and what IP carries; `packet`: the network packet's captured bytes."""
     if ARP in pkt:
         a = pkt[ARP]
         layers["arp"] = {"op": a.op, "hwsrc": a.hwsrc.lower(), "psrc": a.psrc, "hwdst": a.hwdst.lower(), "pdst": a.pdst}
     if IP in pkt:
         ip = pkt[IP]
         layers["ip"] = {"src": ip.src, "dst": ip.dst, "ttl": ip.ttl, "proto": ip.proto, "id": ip.id, "len": ip.len, "flags": str(ip.flags)}
+        layers["checksum"] = _checksums(packet, wire_len)
         if TCP in ip and not isinstance(ip[TCP].underlayer, IPerror):
             layers["tcp"] = _tcp(ip[TCP], ip)
         elif UDP in ip and not isinstance(ip[UDP].underlayer, IPerror):
@@ -78,7 +181,11 @@ def decode_layers(data: bytes) -> dict[str, dict[str, Any]]:
             layers["icmp"] = {"type": icmp.type, "code": icmp.code}
             if IPerror in icmp:
                 layers["icmp"].update(inner_src=icmp[IPerror].src, inner_dst=icmp[IPerror].dst, inner_proto=icmp[IPerror].proto)
-    return layers
+
+
+def _checksums(packet: bytes, wire_len: int) -> dict[str, tuple[str, int, int | None]]:
+    """Every checksum of the IP packet: (status, value as captured, correct value)."""
+    return {k: (c.status, c.value, c.expected) for k, c in verify(packet, wire_len).items()}
 
 
 def _tcp(tcp: TCP, ip: IP) -> dict[str, Any]:
@@ -110,15 +217,25 @@ def icmp_name(type_: int, code: int) -> str:
 
 
 def summarize(layers: Mapping[str, Mapping[str, Any]]) -> str:
-    """A one-line, tcpdump-like description."""
+    """A one-line, tcpdump-like description (a cut frame says where it was cut)."""
+    cut = layers.get("frame")
+    text = _summary(layers)
+    if cut and cut.get("cut"):
+        text += f" [captured only {cut['caplen']} of {cut['len']} bytes]"
+    return text
+
+
+def _summary(layers: Mapping[str, Mapping[str, Any]]) -> str:
     if "arp" in layers:
         a = layers["arp"]
         if a["op"] == 1:
             return f"ARP who-has {a['pdst']} tell {a['psrc']}"
         return f"ARP {a['psrc']} is-at {a['hwsrc']}"
     ip = layers.get("ip")
-    if ip is None:
+    if ip is None and "eth" in layers:
         return f"Ethernet type 0x{layers['eth']['type']:04x}"
+    if ip is None:
+        return f"link type {layers['link']['type']} (not decoded)" if "link" in layers else "not decodable"
     if "dns" in layers:
         return dns_summary(layers)
     if "tcp" in layers:

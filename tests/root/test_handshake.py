@@ -10,7 +10,7 @@ from scapy.utils import PcapNgReader
 
 from protolab.expect import Status
 from protolab.lab.catalog import load_lab
-from protolab.lab.runner import check_pcap
+from protolab.lab.offline import check_capture
 from tests.root.labrun import explain as text, item, run_fresh
 
 pytestmark = pytest.mark.root
@@ -52,7 +52,8 @@ def test_run_writes_a_pcap_wireshark_can_read_and_a_json_report(lab, tmp_path):
 
 def test_stored_capture_is_checked_offline_by_the_same_core(lab, tmp_path):
     result = run(lab, tmp_path)
-    verdict, trace = check_pcap(lab, result.pcap, {})
+    offline = check_capture(lab, result.pcap, {})
+    verdict, trace = offline.verdict, offline.trace
     assert verdict.status is Status.PASS
     assert len(trace) == len(result.trace)
     assert any("offline" in note for note in verdict.notes)

@@ -14,7 +14,8 @@ from protolab.errors import LabError
 from protolab.expect import Status
 from protolab.lab.api import LabContext
 from protolab.lab.catalog import load_lab
-from protolab.lab.runner import check_pcap, parse_params
+from protolab.lab.offline import check_capture
+from protolab.lab.runner import parse_params
 from protolab.services.neighbours import neighbours
 from protolab.topology import load
 from tests.root.labrun import explain as text, item, run_fresh
@@ -85,7 +86,8 @@ def test_reference_resolves_peer_and_both_kernels_agree(lab, tmp_path, new_mac):
 
 def test_the_stored_capture_is_checked_offline(lab, tmp_path):
     result = run(lab, tmp_path)
-    verdict, trace = check_pcap(lab, result.pcap, {})
+    offline = check_capture(lab, result.pcap, {})
+    verdict, trace = offline.verdict, offline.trace
     assert verdict.status is Status.PASS and len(trace) == len(result.trace)
     assert any("offline" in note for note in verdict.notes)
 

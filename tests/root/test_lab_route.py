@@ -17,7 +17,8 @@ from protolab.backends.nsenter import entered
 from protolab.expect import Status
 from protolab.lab import runner
 from protolab.lab.catalog import load_lab
-from protolab.lab.runner import RunOptions, check_pcap, run_lab
+from protolab.lab.offline import check_capture
+from protolab.lab.runner import RunOptions, run_lab
 from protolab.services.icmp_errors import IcmpCounters, icmp_counters
 from protolab.services.neighbours import flush_neighbours, neighbours
 from protolab.services.routes import routes
@@ -113,7 +114,8 @@ def test_reference_passes_and_each_link_shows_new_macs_and_the_same_ip_header(la
 
 def test_stored_capture_is_checked_offline(lab, tmp_path):
     result = run(lab, tmp_path)
-    verdict, trace = check_pcap(lab, result.pcap, {})
+    offline = check_capture(lab, result.pcap, {})
+    verdict, trace = offline.verdict, offline.trace
     assert verdict.status is Status.PASS, text(verdict)
     assert len(trace) == len(result.trace)
 

@@ -13,7 +13,7 @@ import pytest
 from protolab.errors import LabError
 from protolab.expect import Status
 from protolab.lab.catalog import load_lab
-from protolab.lab.runner import check_pcap
+from protolab.lab.offline import check_capture
 from tests.root.labrun import explain as text, item, run_fresh
 
 pytestmark = pytest.mark.root
@@ -122,13 +122,15 @@ def test_web_state_after_its_fin_holds_when_the_closing_thread_is_held_up(lab, t
     assert (result.facts["web.state_after_its_fin"], result.facts["web.state_at_end"]) == (after_its_fin, at_end)
 
 
-def test_stored_capture_is_checked_offline_with_the_same_variant(lab, tmp_path):
+def test_stored_capture_is_checked_offline_with_the_parameters_it_was_made_with(lab, tmp_path):
     result = run(lab, tmp_path, closer="server")
-    verdict, trace = check_pcap(lab, result.pcap, {"closer": "server"})
-    assert verdict.status is Status.PASS, text(verdict)
-    assert len(trace) == len(result.trace)
-    wrong_variant, _ = check_pcap(lab, result.pcap, {})
-    assert wrong_variant.status is Status.FAIL  # the client-first ladder does not fit this capture
+    offline = check_capture(lab, result.pcap, {})  # the capture says closer=server
+    assert offline.verdict.status is Status.PASS, text(offline.verdict)
+    assert offline.run is not None and offline.run.params["closer"] == "server"
+    assert len(offline.trace) == len(result.trace)
+    told_otherwise = check_capture(lab, result.pcap, {"closer": "client"})
+    assert told_otherwise.verdict.status is Status.FAIL  # the client-first ladder does not fit this capture
+    assert "checked with closer=client, but the run used closer=server" in told_otherwise.warnings
 
 
 def test_an_unknown_closer_is_a_one_line_error(lab, tmp_path):

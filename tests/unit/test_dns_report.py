@@ -7,7 +7,7 @@ from rich.console import Console
 
 from protolab.expect import Status
 from protolab.lab.catalog import load_lab
-from protolab.lab.runner import check_pcap
+from protolab.lab.offline import check_capture
 from protolab.report import render_ladder
 from protolab.report.delegation import dns_label, exchanges, render_delegation, said
 from protolab.topology import load
@@ -23,7 +23,8 @@ def text(renderable, width=120) -> list[str]:
 
 
 def shop():
-    return check_pcap(LAB, VECTORS / "www.shop.lab.pcapng", {"name": "www.shop.lab"})
+    offline = check_capture(LAB, VECTORS / "www.shop.lab.pcapng", {"name": "www.shop.lab"})
+    return offline.verdict, offline.trace
 
 
 def test_a_stored_capture_passes_the_same_checks_offline():
@@ -37,14 +38,16 @@ def test_a_stored_capture_passes_the_same_checks_offline():
 
 
 def test_the_same_capture_fails_for_another_name():
-    verdict, _ = check_pcap(LAB, VECTORS / "www.shop.lab.pcapng", {"name": "www.example.lab"})
+    offline = check_capture(LAB, VECTORS / "www.shop.lab.pcapng", {"name": "www.example.lab"})
+    verdict, trace = offline.verdict, offline.trace
     assert verdict.status is Status.FAIL
     first = next(i for i in verdict.items if i.name == "1. ask root about www.example.lab. A")
     assert "dns.qname is www.shop.lab., expected www.example.lab." in first.messages[0]
 
 
 def test_truncation_and_the_tcp_retry_offline():
-    verdict, trace = check_pcap(LAB, VECTORS / "big.example.lab.pcapng", {"name": "big.example.lab", "qtype": "TXT"})
+    offline = check_capture(LAB, VECTORS / "big.example.lab.pcapng", {"name": "big.example.lab", "qtype": "TXT"})
+    verdict, trace = offline.verdict, offline.trace
     assert verdict.status is Status.PASS, verdict.explanations()
     over_tcp = next(i for i in verdict.items if i.name == "3. auth answers over TCP (AA)")
     assert trace[over_tcp.frames[0]].get("dns.transport") == "tcp"

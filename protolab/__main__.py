@@ -1,0 +1,5 @@
+"""`python -m protolab`: the command line."""
+
+from protolab.cli import main
+
+main()
