@@ -4,6 +4,7 @@ from rich.console import Console
 
 from protolab.expect.verdict import ItemResult, Status, Verdict
 from protolab.report import render_verdict
+from protolab.report.verdict_view import item_lines, not_reached
 from tests.unit.report_samples import sample_verdict
 
 
@@ -22,8 +23,9 @@ def test_items_messages_notes_and_status():
     assert "no retransmission" in lines[fail] and "#10" in lines[fail]
     assert lines[fail + 1].startswith("      ") and "repeats seq 1001" in lines[fail + 1]
     skipped = next(i for i, line in enumerate(lines) if "web got the data" in line)
-    assert lines[skipped].strip().startswith("?") and "(skipped)" in lines[skipped]
-    assert "depends on a step" in lines[skipped + 1]
+    # a skipped item is not reached: one line, with what the checker said
+    assert lines[skipped].strip().startswith("–") and "not reached: depends on a step" in lines[skipped]
+    assert "depends on a step" not in lines[skipped + 1]
     assert "capture stopped after 0.3 s" in text
     assert "FAIL" in lines[-1] and "4/6 items passed" in lines[-1]
 
@@ -46,3 +48,64 @@ def test_status_colours():
     console.print(render_verdict(sample_verdict()))
     html = console.export_html(inline_styles=True)
     assert "✘" in html and "✔" in html
+
+
+# --- an unusable solution first; not reached is one dim line -----------------------------------
+
+NOTHING = "expected it, but nothing was captured in the whole capture"
+UNUSABLE = "your solution could not be used: my.py:3: syntax error: invalid syntax"
+
+
+def unusable_verdict(note: str = UNUSABLE) -> Verdict:
+    items = (
+        ItemResult("step", "SYN from client", Status.FAIL, (), (NOTHING,)),
+        ItemResult("step", "SYN-ACK from web", Status.SKIPPED, (), ("not reached: it comes after 'SYN from client', which did not happen",)),
+        ItemResult("step", "ACK from client", Status.FAIL, (), ("expected it, but nothing was captured after SYN-ACK (frame #3)",)),
+        ItemResult("never", "no RST from client", Status.PASS),
+        ItemResult("step", "FIN from client", Status.FAIL, (), (NOTHING,)),
+        ItemResult("fact", "web saw the connection", Status.FAIL, (), ("web.accepted is 0, expected 1",)),
+        ItemResult("step", "FIN from web", Status.SKIPPED, (), ("not checked: it needs 'cport', which an earlier step did not bind",)),
+    )
+    return Verdict("handshake", Status.FAIL, items, notes=(note, "capture stopped after 0.3 s", note))
+
+
+def test_an_unusable_solution_comes_first_and_its_consequences_are_one_line():
+    lines = render(unusable_verdict())
+    text = "\n".join(lines)
+    assert lines[0] == "handshake"
+    assert lines[1].strip() == f"✘ {UNUSABLE}"  # before any item
+    assert text.count(UNUSABLE) == 1  # not again among the notes, however often the run said it
+    assert "5 steps not checked: the solution did not run" in lines[2]
+    assert NOTHING not in text and "not reached" not in text and "FIN from client" not in text
+    assert any("✔" in line and "no RST from client" in line for line in lines)
+    fact = next(i for i, line in enumerate(lines) if "web saw the connection" in line)  # a miss of its own stays
+    assert "✘" in lines[fact] and "expected 1" in lines[fact + 1]
+    assert "capture stopped after 0.3 s" in text
+    assert "FAIL" in lines[-1] and "1/7 items passed" in lines[-1]
+
+
+def test_any_note_saying_the_solution_could_not_be_used_counts():
+    note = "your connect() could not be used: it ended at import (exit code 3)"
+    lines = render(unusable_verdict(note))
+    assert lines[1].strip() == f"✘ {note}"
+    assert "5 steps not checked" in lines[2]
+    one = Verdict("x", Status.FAIL, (ItemResult("fact", "f", Status.SKIPPED, (), ("not checked",)),), notes=(note,))
+    assert "1 item not checked: the solution did not run" in "\n".join(render(one))
+
+
+def test_without_an_unusable_solution_steps_after_a_miss_are_not_reached():
+    items = (
+        ItemResult("step", "SYN from client", Status.FAIL, (), (NOTHING,)),
+        ItemResult("step", "SYN-ACK from web", Status.SKIPPED, (), ("not reached: it comes after 'SYN from client', which did not happen",)),
+        ItemResult("step", "ACK from client", Status.SKIPPED, (), ("not checked: it needs 'sisn', which an earlier step did not bind",)),
+    )
+    lines = render(Verdict("handshake", Status.FAIL, items))
+    syn = next(i for i, line in enumerate(lines) if "SYN from client" in line)
+    assert "✘" in lines[syn] and NOTHING in lines[syn + 1]  # the real failure, as before
+    reached = [line for line in lines if "not reached" in line]
+    assert len(reached) == 2 and len(lines) == 1 + 2 + 2 + 1
+    assert reached[0].strip() == "– step SYN-ACK from web  not reached: it comes after 'SYN from client', which did not happen"
+    assert reached[1].strip() == "– step ACK from client  not reached: it needs 'sisn', which an earlier step did not bind"
+    (line,) = item_lines(items[1], 4)
+    assert str(line.style) == "dim" and not line.spans
+    assert not_reached(ItemResult("step", "x", Status.SKIPPED)) == "not reached"
