@@ -174,7 +174,7 @@ def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Pa
     start = time.perf_counter()
     from .lab.catalog import load_lab
     from .lab.runner import RunOptions, parse_params, run_lab
-    from .report import render_ladder, render_verdict
+    from .report.terminal import print_quiet, print_report
 
     from .lab.variants import course_seed, merged_params
 
@@ -187,7 +187,7 @@ def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Pa
         _check_out_file(junit, "--junit", make_parents=True)
     if not quiet:
         console.print(f"[bold]{escape(lab.name)}[/] — {escape(lab.title)}")
-    say = None if quiet else (lambda text: console.print(f"  • {text}", markup=False))
+    say = None if quiet else (lambda text: console.print(f"  • {text}", markup=False, soft_wrap=True))
     imports = time.perf_counter() - start
     result = run_lab(lab, RunOptions(solution=solution, params=params, out_dir=out, fresh=fresh, timeout=timeout, backend=backend,
                                      on_say=say, student=student, seed=seed))
@@ -195,16 +195,13 @@ def run(lab_name: str, solution: Path | None, settings: tuple[str, ...], out: Pa
     if not quiet:
         where = "the topology that is up" if result.reused else "a fresh topology"
         console.print(f"  (run {result.run_id} on {where})\n")
-        console.print(render_ladder(result.trace, verdict, lab.columns, title=lab.title))
-        console.print()
-        for view in lab.views:
-            console.print(view(result.trace, result.topology))
-            console.print()
-        console.print(render_verdict(verdict))
+        print_report(console, trace=result.trace, verdict=verdict, columns=lab.columns, title=lab.title,
+                     views=lab.views, topology=result.topology)
         _print_student_output(result)
-        console.print(f"pcap:   {result.pcap}\nreport: {result.report}", markup=False, soft_wrap=True)  # paths stay whole
+        console.print(f"pcap:   {result.pcap}\nreport: {result.report}\npage:   {result.html}",
+                      markup=False, soft_wrap=True)  # paths stay whole
     else:
-        console.print(f"{lab.name}: {verdict.status.value}")
+        print_quiet(console, lab.name, verdict)
     if junit:
         _write_junit(junit, verdict, lab.name, sum(result.timings.values()))
     if timings:
@@ -245,7 +242,7 @@ def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...], roles: tuple
     against LAB's expectations, offline."""
     from .lab.catalog import load_lab
     from .lab.offline import check_capture
-    from .report import render_ladder, render_verdict
+    from .report.terminal import print_quiet, print_report
 
     lab = load_lab(lab_name)
     for path, option in ((junit, "--junit"), (html, "--html")):
@@ -254,16 +251,12 @@ def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...], roles: tuple
     result = check_capture(lab, pcap, _settings(settings), student, seed, roles)
     verdict, trace = result.verdict, result.trace
     if quiet:
-        console.print(_quiet_line(lab.name, verdict), markup=False, soft_wrap=True)
+        print_quiet(console, lab.name, verdict)
     else:
         for warning in result.warnings:
             console.print(f"! {warning}", style="yellow", markup=False, soft_wrap=True)
-        console.print(render_ladder(trace, verdict, lab.columns, title=escape(f"{lab.title} (offline: {pcap.name})")))
-        console.print()
-        for view in lab.views:
-            console.print(view(trace, result.topology))
-            console.print()
-        console.print(render_verdict(verdict))
+        print_report(console, trace=trace, verdict=verdict, columns=lab.columns, title=f"{lab.title} (offline: {pcap.name})",
+                     views=lab.views, topology=result.topology)
     if junit:
         _write_junit(junit, verdict, lab.name)
     if html:
@@ -273,10 +266,6 @@ def check_cmd(lab_name: str, pcap: Path, settings: tuple[str, ...], roles: tuple
                    pcap=os.path.relpath(pcap.resolve(), html.resolve().parent), lab=lab.name,
                    run_id=result.run.run_id if result.run else "", notes=result.warnings)
     sys.exit(_exit_code(verdict))
-
-
-def _quiet_line(lab_name: str, verdict) -> str:
-    return f"{lab_name}: {verdict.status.value}"
 
 
 def _settings(settings: tuple[str, ...]) -> dict[str, str]:

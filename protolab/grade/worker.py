@@ -67,15 +67,11 @@ def score_verdict_unusable(lab, problem: str) -> Score:
 
 def _write_text(path: Path, lab, result) -> None:
     """The verdict as the student reads it: the ladder and the items, without colour."""
-    from rich.console import Console
+    from ..report.terminal import make_console, print_report
 
-    from ..report import render_ladder, render_verdict
-
-    with open(path, "w", encoding="utf-8") as f:
-        console = Console(file=f, width=110, color_system=None, force_terminal=False)
-        console.print(render_ladder(result.trace, result.verdict, lab.columns, title=lab.title))
-        console.print()
-        console.print(render_verdict(result.verdict))
+    with open(path, "w", encoding="utf-8") as f:  # not a terminal: the ladder at full width, nothing cut
+        print_report(make_console(f), trace=result.trace, verdict=result.verdict, columns=lab.columns,
+                     title=lab.title, views=lab.views, topology=result.topology)
 
 
 def as_result(job: dict[str, Any], score: Score, seconds: float, run_id: str, attempts: int) -> dict[str, Any]:
