@@ -100,7 +100,7 @@ def test_check_refuses_what_is_not_a_capture_without_reading_it_all(work, kind):
         with open(path, "wb") as f:
             f.truncate(10 * 10**9)  # sparse: no room taken
     expected = {"dev-zero": "is a character device", "fifo": "is a FIFO", "directory": "is a directory",
-                "10GB": "captures above 256 MiB are refused", "text": "not a pcapng capture"}[kind]
+                "10GB": "captures above 256 MiB are refused", "text": "neither pcap nor pcapng"}[kind]
     began = time.monotonic()
     # a bound on memory too: reading /dev/zero or 10 GB into memory would die under it
     result = subprocess.run(["sh", "-c", 'ulimit -v 1500000 && exec "$@"', "sh", PROTOLAB, "check", "handshake", path],
