@@ -2,11 +2,11 @@
 
 from .expr import AnyOf, Context, F, Fact, Field, Flags, Layer, OnLink, SentBy, Unknowable, V, Var
 from .match import check
-from .model import Check, Expectation, Never, Step
+from .model import START, Check, Expectation, Never, Step
 from .trace import Frame, Trace, make_trace
 from .verdict import ItemResult, Status, Verdict
 
 __all__ = [
     "AnyOf", "Check", "Context", "Expectation", "F", "Fact", "Field", "Flags", "Frame", "ItemResult", "Layer",
-    "Never", "OnLink", "SentBy", "Status", "Step", "Trace", "Unknowable", "V", "Var", "Verdict", "check", "make_trace",
+    "Never", "OnLink", "START", "SentBy", "Status", "Step", "Trace", "Unknowable", "V", "Var", "Verdict", "check", "make_trace",
 ]

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any, Mapping
 
 from .expr import Cmp, Cond, Context, Field, Lit, SentBy, Unbound, Unknowable
-from .model import Expectation, Never, Step
+from .model import START, Expectation, Never, Step
 from .trace import Frame, MissingField, Trace
 from .verdict import ItemResult, Status, Verdict
 
@@ -18,8 +18,9 @@ def check(expectation: Expectation, trace: Trace, facts: Mapping[str, Any] | Non
     """Run every step, forbidden-event rule and fact check; explain each miss.
 
     Steps are found in order, each after the frame of the one before (or of the
-    step it names `after`; on that frame too if it `may_share` it); once a step is missing, the steps after it
-    are "not reached" (SKIPPED), so one miss reads as one miss. An item the
+    step it names `after`; on that frame too if it `may_share` it; anywhere for
+    `after=START`); once a step is missing, the steps after it are "not reached"
+    (SKIPPED), so one miss reads as one miss. An item the
     capture cannot decide (it cannot tell who sent a frame) is INCONCLUSIVE.
 
     `facts=None` means an offline check of a stored capture: the lab's facts
@@ -30,22 +31,21 @@ def check(expectation: Expectation, trace: Trace, facts: Mapping[str, Any] | Non
     bindings: dict[str, Any] = {}
     items: list[ItemResult] = []
     seen: dict[str, Frame] = {}  # step name → the frame that met it
-    missing: Step | None = None
+    missing: dict[str, str] = {}  # step name → the step that did not happen, so this one was not reached
     previous: Step | None = None
     for step in expectation.steps:
-        if missing is not None:
+        anchor = previous if step.after is None else None if step.after == START else _named(expectation, step.after)
+        previous = step
+        if anchor is not None and anchor.name not in seen:
+            missing[step.name] = missing.get(anchor.name, anchor.name)
             items.append(ItemResult("step", step.name, Status.SKIPPED, (), (
-                f"not reached: it comes after '{missing.name}', which did not happen",)))
+                f"not reached: it comes after '{missing[step.name]}', which did not happen",)))
             continue
-        anchor = next(s for s in expectation.steps if s.name == step.after) if step.after else previous
         cursor = seen[anchor.name].index if anchor is not None else 0
         result, matched = _run_step(step, trace, cursor, anchor, bindings, facts)
         items.append(result)
         if matched is not None:
             seen[step.name] = matched
-            previous = step
-        else:
-            missing = step
     items.extend(_run_never(rule, trace, bindings, facts) for rule in expectation.never)
     bad = _bad_checksums(trace)
     if bad:
@@ -57,6 +57,10 @@ def check(expectation: Expectation, trace: Trace, facts: Mapping[str, Any] | Non
         note = f"offline check: {len(expectation.facts)} fact check(s) about the live run were not made"
         verdict = replace(verdict, notes=verdict.notes + (note,))
     return verdict
+
+
+def _named(expectation: Expectation, name: str) -> Step:
+    return next(s for s in expectation.steps if s.name == name)
 
 
 def _judge(conds: tuple[Cond, ...], ctx: Context) -> bool | None:

@@ -16,6 +16,9 @@ class Check:
     says: str
 
 
+START = ""  # Step(after=START): the step does not wait for any other
+
+
 @dataclass(frozen=True, eq=False)
 class Step:
     """One frame that must appear, after the frame of the previous step.
@@ -35,7 +38,8 @@ class Step:
     # things in one segment (web's FIN+ACK both acknowledges a FIN and sends one)
     may_share: bool = False
     # the step whose frame this one must come after (default: the step listed before it);
-    # lets two things happen in either order (your FIN before or after web's ACK of your data)
+    # lets two things happen in either order (your FIN before or after web's ACK of your data).
+    # START: anywhere in the capture, whether the steps before it happened or not
     after: str | None = None
 
     def binders(self) -> dict[str, Expr]:
@@ -63,5 +67,5 @@ class Expectation:
     def __post_init__(self) -> None:
         names = [s.name for s in self.steps]
         for i, step in enumerate(self.steps):
-            if step.after is not None and step.after not in names[:i]:
+            if step.after not in (None, START) and step.after not in names[:i]:
                 raise ValueError(f"step '{step.name}' comes after '{step.after}', which is not a step listed before it")

@@ -95,7 +95,8 @@ def _params(lab: Lab, run: RunInfo | None, given: Mapping[str, str], student: st
             warnings: list[str]) -> dict:
     """The run's own parameters (from the capture), overridden by --set."""
     stored = dict(run.params) if run is not None and run.lab == lab.name else {}
-    stored = {k: v for k, v in stored.items() if k in lab.params}
+    # with --student, the variant decides its own parameters (a copied capture must not bring its own)
+    stored = {k: v for k, v in stored.items() if k in lab.params and not (student and k in lab.variants)}
     changed = sorted(k for k, v in given.items() if k in stored and stored[k] != v)
     if changed:
         warnings.append("checked with " + ", ".join(f"{k}={given[k]}" for k in changed) + ", but the run used "

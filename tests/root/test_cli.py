@@ -44,7 +44,10 @@ def test_failing_solution_exits_1_and_junit_names_the_failed_step(tmp_path):
     result = protolab("run", "handshake", "--fresh", "-q", "--out", str(tmp_path), "--junit", str(junit),
                       "--solution", str(SOLUTIONS / "wrong_ack.py"))
     assert result.returncode == 1
-    assert result.stdout.strip() == "handshake: FAIL"
+    # -q: the verdict line and the first failure with its reason, on one line
+    line = result.stdout.strip()
+    assert line.startswith("handshake: FAIL — ACK from client: frame #") and "\n" not in line
+    assert "the ACK acknowledges web's ISN + 1 — but tcp.ack is" in line
     xml = junit.read_text()
     assert 'testcase name="step: ACK from client"' in xml
     assert "the ACK acknowledges web&apos;s ISN + 1" in xml or "the ACK acknowledges web's ISN + 1" in xml
@@ -108,7 +111,7 @@ def test_two_runs_at_once_do_not_collide(tmp_path):
     ]
     outputs = [p.communicate(timeout=60)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
-    assert all(o.strip() == "handshake: PASS" for o in outputs)
+    assert all(o.strip() == "handshake: PASS (8/8)" for o in outputs)
 
 
 def _start_hanging_run(tmp_path) -> tuple[subprocess.Popen, str]:

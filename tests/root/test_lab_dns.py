@@ -152,7 +152,8 @@ def test_the_cli_prints_the_ladder_and_the_delegation_view(tmp_path):
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    assert "client  router" in out and "root" in out and "auth" in out
+    header = next(line for line in out.splitlines() if "client" in line and "router" in line and "auth" in line)
+    assert header.split()[:6] == ["client", "router", "resolver", "root", "tld", "auth"]  # full names: not a TTY
     assert "Delegation walk, as seen on the wire" in out
     assert "└ referral: shop.lab. NS dns.example.lab. (no glue)" in out
     assert "PASS" in out

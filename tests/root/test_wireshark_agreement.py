@@ -79,3 +79,32 @@ def test_a_capture_checked_as_another_lab_says_so(run):
     offline = check_capture(load_lab(other), run.pcap, {})
     assert f"this capture was made by a run of the lab '{run.lab.name}', not '{other}'" in offline.warnings[0]
     assert offline.verdict.notes[-1] == offline.warnings[0]
+
+
+# --- the report page of real runs, in a real browser ------------------------------------------------
+
+
+def rendered(page: Path):
+    from tests.unit.test_report_browser import CHROMIUM, dom
+
+    return dom(CHROMIUM, page)
+
+
+def test_the_report_page_draws_one_arrow_per_captured_frame(run):
+    page = rendered(run.html)
+    assert page.one(tag="html").attrs.get("data-ready") == "yes"
+    arrows = page.one(tag="svg", id="ladder").find(cls="frame")
+    assert [int(a.attrs["data-number"]) for a in arrows] == [f.index for f in run.trace]
+    items = page.find(tag="li", cls="item")
+    assert [i.attrs["data-status"] for i in items] == [i.status.value for i in run.verdict.items]
+
+
+def test_a_failing_runs_page_shows_the_failed_item(tmp_path):
+    lab = load_lab("teardown")
+    result = run_fresh(lab, tmp_path, SOLUTIONS / "teardown", "no_final_ack.py")
+    assert result.verdict.status is Status.FAIL
+    page = rendered(result.html)
+    failed = [i for i in page.find(tag="li", cls="item") if i.attrs["data-status"] == "FAIL"]
+    assert failed and all(i.attrs.get("data-visible") == "yes" for i in failed)
+    first = next(i for i in result.verdict.items if i.status is Status.FAIL)
+    assert first.name in failed[0].all_text()

@@ -181,3 +181,22 @@ def test_after_must_name_a_step_listed_before():
 
     with pytest.raises(ValueError, match="comes after 'later', which is not a step listed before it"):
         Expectation("x", steps=(Step("first", match=(), after="later"), Step("later", match=())))
+
+
+def test_a_step_after_start_is_looked_for_even_when_an_earlier_one_is_missing():
+    from protolab.expect import START
+
+    expectation = Expectation("arp then data", steps=(
+        Step("ARP for the gateway", match=(SentBy("client"), F("arp.op") == 1)),
+        Step("reply", match=(SentBy("r1"), F("arp.op") == 2)),
+        Step("data to web", match=(SentBy("client"), Flags("PA")), after=START,
+             checks=(Check(F("tcp.seq") == ISN, "the data starts at the ISN"),)),
+        Step("web ACKs", match=(SentBy("web"), Flags("A"))),
+    ))
+    frames = [*client_to_web(us(100), ISN + 1, WFIN, "PA", length=10), *web_to_client(us(200), WFIN, ISN + 11, "A")]
+    verdict = check(expectation, make_trace(frames), {})
+    assert item(verdict, "ARP for the gateway").status is Status.FAIL
+    assert item(verdict, "reply").messages == ("not reached: it comes after 'ARP for the gateway', which did not happen",)
+    data = item(verdict, "data to web")
+    assert data.status is Status.FAIL and "tcp.seq is 1001, expected 1000" in data.messages[0]
+    assert item(verdict, "web ACKs").status is Status.PASS
