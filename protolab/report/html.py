@@ -27,7 +27,7 @@ from protolab.expect.verdict import ItemResult, Status, Verdict
 
 from .json_report import frame_to_dict, item_to_dict, jsonable
 from .labels import Labeler
-from .ladder import nodes_of
+from .ladder import annotate, known, nodes_of
 
 MARKS = {Status.PASS: ("✔", "pass"), Status.FAIL: ("✘", "fail")}
 OTHER_MARK = ("?", "other")
@@ -176,24 +176,6 @@ def content_security_policy() -> str:
             f"script-src '{_sha256(_SCRIPT)}'; style-src '{_sha256(_STYLE)}'; "
             "img-src 'none'; font-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'")
 
-
-def annotate(frame: Frame, label: str, columns: Sequence[str]) -> str:
-    """The terminal ladder's annotations: nodes without a lane named before the
-    label ("?" when unknown), "(broadcast)" after it."""
-    sender = _unknown_is_none(frame.sender)
-    src_out = sender not in columns
-    dst_out = not frame.broadcast and frame.receiver not in columns
-    src_name, dst_name = sender or "?", frame.receiver or "?"
-    if src_out and dst_out:
-        label = f"[{src_name} → {dst_name}] {label}"
-    elif src_out:
-        label = f"[from {src_name}] {label}"
-    elif dst_out:
-        label = f"[to {dst_name}] {label}"
-    return f"{label} (broadcast)" if frame.broadcast else label
-
-
-# header, sections, footer ----------------------------------------------------------
 
 def _header(title: str, verdict: Verdict, lab: str, run_id: str, pcap: str | None, notes: Sequence[str]) -> str:
     passed = sum(1 for i in verdict.items if i.status is Status.PASS)
@@ -364,7 +346,7 @@ def _frame_svg(geo: _Geometry, row: _Row, top: float, link_lanes: dict[str, tupl
 
 def _arrow(geo: _Geometry, frame: Frame, y: float, link_lanes: dict[str, tuple[str, ...]]) -> str:
     """The shaft, head(s) and ends of one frame's arrow."""
-    sender = _unknown_is_none(frame.sender)
+    sender = known(frame.sender)
     src = geo.x(sender)
     if frame.broadcast:
         targets = [geo.x(n) for n in link_lanes.get(frame.link, ()) if n != sender]
@@ -385,7 +367,7 @@ def _arrow(geo: _Geometry, frame: Frame, y: float, link_lanes: dict[str, tuple[s
         return _sender_end(geo, src, sender, y)
     if geo.x(frame.receiver) is not None:
         return _shaft(src, [dst], y, dashed=False) + _sender_end(geo, src, sender, y)
-    inset = (RING_R if _unknown_is_none(frame.receiver) is None else DOT_R) + 1.5  # stop the head at the marker
+    inset = (RING_R if known(frame.receiver) is None else DOT_R) + 1.5  # stop the head at the marker
     tip = dst - inset if dst > src else dst + inset
     return _shaft(src, [tip], y, dashed=False) + _sender_end(geo, src, sender, y) + _edge_marker(dst, frame.receiver, y)
 
@@ -414,7 +396,7 @@ def _sender_end(geo: _Geometry, x: float, sender: str | None, y: float) -> str:
 
 def _edge_marker(x: float, node: str | None, y: float) -> str:
     """An off-lane end: "?" in a ring for an unknown node, else the node's (short) name."""
-    node = _unknown_is_none(node)
+    node = known(node)
     if node is None:
         return (f'<circle class="edge" cx="{_n(x)}" cy="{_n(y)}" r="{RING_R}"/>'
                 f'<text class="edge-q" x="{_n(x)}" y="{_n(y + 4)}" text-anchor="middle">?</text>')
@@ -443,7 +425,7 @@ def _marks_svg(items: Sequence[ItemResult], x: float, y: float) -> str:
 
 def _needs_edge(frame: Frame, columns: Sequence[str], link_lanes: dict[str, tuple[str, ...]]) -> bool:
     """Does this frame's arrow start or end at an edge marker rather than a lane?"""
-    sender = _unknown_is_none(frame.sender)
+    sender = known(frame.sender)
     if sender not in columns:
         return True
     if frame.broadcast:
@@ -456,7 +438,7 @@ def _link_lanes(frames: Sequence[Frame], columns: Sequence[str]) -> dict[str, tu
     seen: dict[str, dict[str, None]] = {}
     for frame in frames:
         nodes = seen.setdefault(frame.link, {})
-        for node in (_unknown_is_none(frame.sender), None if frame.broadcast else frame.receiver):
+        for node in (known(frame.sender), None if frame.broadcast else frame.receiver):
             if node in columns:
                 nodes.setdefault(node, None)
     return {link: tuple(nodes) for link, nodes in seen.items()}
@@ -489,9 +471,6 @@ def _mark(item: ItemResult) -> tuple[str, str]:
 def _marks_text(items: Sequence[ItemResult]) -> str:
     return "  ".join(f"{_mark(i)[0]} {i.name}" for i in items)
 
-
-def _unknown_is_none(node: str | None) -> str | None:
-    return None if node in (None, "", "?") else node
 
 
 def _time(frame: Frame) -> str:

@@ -16,7 +16,6 @@ then SIGKILL if it lingers).
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time

@@ -1,5 +1,4 @@
 import os
-import random
 import struct
 from decimal import Decimal
 from pathlib import Path
@@ -8,7 +7,7 @@ import pytest
 from scapy.utils import PcapNgReader
 
 from protolab.capture import CaptureResult, RawFrame, read_pcapng, write_pcapng
-from protolab.capture.pcapng import MAX_BLOCK_BYTES, MAX_FILE_BYTES, PcapngError
+from protolab.capture.pcapng import MAX_BLOCK_BYTES, MAX_FILE_BYTES
 
 BROADCAST = b"\xff" * 6
 
@@ -118,21 +117,3 @@ def test_a_packet_on_an_undescribed_interface_is_refused(tmp_path: Path) -> None
     data[epb + 8 : epb + 12] = struct.pack("<I", 7)  # interface 7 of 1
     (tmp_path / "bad").write_bytes(bytes(data))
     assert "names interface 7, which is not described" in refusal(tmp_path / "bad")
-
-
-def test_corrupted_captures_fail_with_a_reason_never_another_exception(tmp_path: Path) -> None:
-    good = write_pcapng(tmp_path / "x.pcapng", RESULT).read_bytes()
-    rng = random.Random(7)
-    path, refused = tmp_path / "fuzz.pcapng", 0
-    for _ in range(1500):
-        data = bytearray(good)
-        for _ in range(rng.randint(1, 4)):
-            data[rng.randrange(len(data))] = rng.randrange(256)
-        if rng.random() < 0.3:
-            data = data[: rng.randrange(len(data))]
-        path.write_bytes(bytes(data))
-        try:
-            read_pcapng(path)
-        except PcapngError:
-            refused += 1
-    assert refused > 300  # most damage is noticed; the rest is damage inside frame bytes
