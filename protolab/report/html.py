@@ -28,6 +28,7 @@ from protolab.expect.verdict import ItemResult, Status, Verdict
 from .json_report import frame_to_dict, item_to_dict, jsonable
 from .labels import Labeler
 from .ladder import annotate, known, nodes_of
+from .verdict_view import unusable_note
 
 MARKS = {Status.PASS: ("✔", "pass"), Status.FAIL: ("✘", "fail")}
 OTHER_MARK = ("?", "other")
@@ -180,7 +181,9 @@ def content_security_policy() -> str:
 def _header(title: str, verdict: Verdict, lab: str, run_id: str, pcap: str | None, notes: Sequence[str]) -> str:
     passed = sum(1 for i in verdict.items if i.status is Status.PASS)
     status = verdict.status.value
-    facts = [f'<span class="count">{passed}/{len(verdict.items)} items passed</span>']
+    count = (f"0/{len(verdict.items)} items: the solution could not be used" if unusable_note(verdict) is not None
+             else f"{passed}/{len(verdict.items)} items passed")
+    facts = [f'<span class="count">{escape(count)}</span>']
     if lab:
         facts.append(f'<span>lab <b>{escape(lab)}</b></span>')
     if run_id:

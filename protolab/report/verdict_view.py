@@ -31,15 +31,15 @@ _TEXT_STYLES = {Status.PASS: "bold green", Status.FAIL: "bold red"}
 
 UNUSABLE = "could not be used"  # in the note a run adds when the student's file could not be used at all
 # what a step that the solution never got to says (protolab.expect.match)
-NOTHING_SEEN = ("nothing was captured", "looks like it")
 NOT_REACHED = "not reached"
 
 
 def render_verdict(verdict: Verdict) -> RenderableType:
     """Every item with ✔/✘, failure messages indented below it, run notes, then the status.
 
-    An unusable solution is said first, and the items that only missed because of it
-    are one line; steps after a failed one read "not reached"."""
+    An unusable solution is said first, and every item is one line after it (none was
+    checked against anything the solution did: it scores 0); steps after a failed one
+    read "not reached"."""
     lines: list[Text] = []
     if verdict.expectation:
         lines.append(Text(verdict.expectation, style="bold"))
@@ -48,7 +48,8 @@ def render_verdict(verdict: Verdict) -> RenderableType:
         line = Text("  ✘ ", style="bold red")
         line.append(unusable, style="bold red")
         lines.append(line)
-    unrun = set(map(id, not_run_items(verdict))) if unusable is not None else set()
+    # a file that could not be used earns nothing: no item was checked against anything it did
+    unrun = set(map(id, verdict.items)) if unusable is not None else set()
     kind_w = max((len(i.kind) for i in verdict.items), default=0)
     collapsed = False
     for item in verdict.items:
@@ -78,12 +79,6 @@ def is_unusable(note: str) -> bool:
 def unusable_note(verdict: Verdict) -> str | None:
     """The note saying the solution could not be used, if there is one."""
     return next((note for note in verdict.notes if is_unusable(note)), None)
-
-
-def not_run_items(verdict: Verdict) -> list[ItemResult]:
-    """Items that say no more than that nothing happened: not reached, or nothing (like it) captured."""
-    return [i for i in verdict.items if i.status is Status.SKIPPED or (
-        i.status is Status.FAIL and i.messages and all(any(s in m for s in NOTHING_SEEN) for m in i.messages))]
 
 
 def not_run_line(items: Sequence[ItemResult]) -> Text:
@@ -126,8 +121,9 @@ def status_line(verdict: Verdict) -> Text:
     passed = sum(1 for i in verdict.items if i.status is Status.PASS)
     line = Text()
     line.append(f"  {verdict.status.value}  ", style=STATUS_STYLES.get(verdict.status, "bold"))
-    line.append(f" {passed}/{len(verdict.items)} items passed",
-                style=_TEXT_STYLES.get(verdict.status, "bold yellow"))
+    said = (f" 0/{len(verdict.items)} items: the solution could not be used" if unusable_note(verdict) is not None
+            else f" {passed}/{len(verdict.items)} items passed")
+    line.append(said, style=_TEXT_STYLES.get(verdict.status, "bold yellow"))
     return line
 
 
