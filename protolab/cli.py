@@ -228,8 +228,9 @@ def _print_student_output(result, lines: int = 15) -> None:
 @click.argument("pcap", type=click.Path(path_type=Path))
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Lab parameters the capture was made with (default: what the capture says, if a run wrote it).")
-@click.option("--as", "roles", multiple=True, metavar="NODE=ADDRESS",
-              help="The capture address of one of the lab's nodes, for a capture from another network (repeatable).")
+@click.option("--as", "roles", multiple=True, metavar="NODE=ADDRESS|LINK=IFACE",
+              help="For a capture from another network: a lab node's address there, or which capture "
+                   "interface is one of the lab's links (repeatable).")
 @click.option("--junit", type=click.Path(path_type=Path), help="Also write the verdict as JUnit XML (for CI).")
 @click.option("--html", type=click.Path(path_type=Path), help="Also write the report page (ladder, frames, verdict) here.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line and the first failure.")

@@ -360,6 +360,9 @@ class OnLink(Cond):
     link: str
 
     def test(self, ctx: Context) -> bool:
+        if ctx.frame is not None and not ctx.frame.link_known:
+            raise Unknowable(f"the capture does not say which of the lab's links frame #{ctx.frame.index} was on "
+                             f"(it was captured on {ctx.frame.link}; say it with --as {self.link}={ctx.frame.link})")
         return ctx.frame is not None and ctx.frame.link == self.link
 
     def text(self) -> str:

@@ -42,6 +42,7 @@ class Frame:
     receiver: str | None  # node owning the destination MAC; None for broadcast
     layers: Mapping[str, Mapping[str, Any]]
     summary: str = ""
+    link_known: bool = True  # False: captured on an interface that is none of the lab's links
 
     @property
     def broadcast(self) -> bool:

@@ -9,7 +9,8 @@ mapped onto its addresses (roles.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -45,6 +46,9 @@ def check_capture(lab: Lab, path: Path, raw_params: Mapping[str, str], student: 
                   seed: str | None = None, roles: Sequence[str] = ()) -> OfflineResult:
     """The verdict of `lab` on the capture at `path`; LabError (one line) if it cannot be read or mapped."""
     frames, info = _read(path)
+    topology = load()
+    addresses, links_as = parse_roles(roles, topology)
+    frames = [replace(f, link=links_as.get(f.link, f.link)) for f in frames] if links_as else frames
     run = parse_run_info(info.comments)
     warnings: list[str] = []
     if run is not None and run.lab != lab.name:
@@ -52,8 +56,7 @@ def check_capture(lab: Lab, path: Path, raw_params: Mapping[str, str], student: 
                         f"check it with `protolab check {run.lab}`")
     params = _params(lab, run, raw_params, student, seed, warnings)
     decoded = decode_all(frames)
-    topology = load()
-    reading = _reading(lab, decoded, topology, params, roles, warnings)
+    reading = _reading(lab, decoded, topology, params, addresses, warnings)
     if reading is not None:
         topology = remap(topology, reading)
     links = tuple(dict.fromkeys(f.link for f in frames))
@@ -105,11 +108,10 @@ def _params(lab: Lab, run: RunInfo | None, given: Mapping[str, str], student: st
     return parse_params(lab, merged)
 
 
-def _reading(lab: Lab, decoded: list[Decoded], topology: Topology, params: dict, roles: Sequence[str],
+def _reading(lab: Lab, decoded: list[Decoded], topology: Topology, params: dict, addresses: Mapping[str, IPv4Address],
              warnings: list[str]) -> Reading | None:
     """How the lab's roles sit on the capture: as told (--as), none needed, or the only one that fits."""
-    if roles:
-        addresses = parse_roles(roles, topology)
+    if addresses:
         reading = Reading(addresses, learn_macs(decoded, addresses))
         unseen = [r for r in addresses if r not in reading.macs]
         if unseen and any("eth" in d.layers for d in decoded):

@@ -32,27 +32,36 @@ class Reading:
         return ", ".join(f"{role}={ip}" for role, ip in self.addresses.items())
 
 
-def parse_roles(items: Sequence[str], topology: Topology) -> dict[str, IPv4Address]:
-    """`("client=10.99.0.1", ...)` → {"client": 10.99.0.1}; LabError (one line) on anything else."""
+def parse_roles(items: Sequence[str], topology: Topology) -> tuple[dict[str, IPv4Address], dict[str, str]]:
+    """`("client=10.99.0.1", "lan1=eth0", ...)` → ({"client": 10.99.0.1}, {"eth0": "lan1"}):
+    nodes at capture addresses, and the capture's interfaces that are the lab's links.
+    LabError (one line) on anything else."""
     roles: dict[str, IPv4Address] = {}
+    links: dict[str, str] = {}
     names = [n.name for n in topology.nodes]
+    lans = [lan.name for lan in topology.lans]
     for item in items:
         role, sep, text = item.partition("=")
-        role = role.strip()
-        if not sep or not role:
-            raise LabError(f"--as takes NODE=ADDRESS (e.g. client=10.99.0.1), got {item!r}")
+        role, text = role.strip(), text.strip()
+        if not sep or not role or not text:
+            raise LabError(f"--as takes NODE=ADDRESS or LINK=INTERFACE (e.g. client=10.99.0.1, lan1=eth0), got {item!r}")
+        if role in lans:
+            if text in links and links[text] != role:
+                raise LabError(f"--as makes interface {text} both {links[text]} and {role}")
+            links[text] = role
+            continue
         if role not in names:
-            raise LabError(f"--as {item}: the lab has no node '{role}' (nodes: {', '.join(names)})")
+            raise LabError(f"--as {item}: the lab has no node or link '{role}' (nodes: {', '.join(names)}; links: {', '.join(lans)})")
         try:
-            address = IPv4Address(text.strip())
+            address = IPv4Address(text)
         except ValueError:
-            raise LabError(f"--as {item}: {text.strip()!r} is not an IPv4 address") from None
+            raise LabError(f"--as {item}: {text!r} is not an IPv4 address") from None
         if role in roles and roles[role] != address:
             raise LabError(f"--as names {role} twice ({roles[role]} and {address})")
         if address in roles.values():
             raise LabError(f"--as gives {address} to two nodes")
         roles[role] = address
-    return roles
+    return roles, links
 
 
 def capture_addresses(decoded: Iterable[Decoded]) -> list[IPv4Address]:

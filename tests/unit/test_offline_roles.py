@@ -62,20 +62,35 @@ def test_parameters_are_stored_as_set_would_take_them():
 
 
 def test_roles_are_parsed_against_the_topology():
-    assert parse_roles(["client=10.99.0.1", " web = 10.99.0.2 "], TOPOLOGY) == {
-        "client": IPv4Address(A), "web": IPv4Address(B)}
+    assert parse_roles(["client=10.99.0.1", " web = 10.99.0.2 ", "lan1=eth0"], TOPOLOGY) == (
+        {"client": IPv4Address(A), "web": IPv4Address(B)}, {"eth0": "lan1"})
 
 
 @pytest.mark.parametrize("items, message", [
-    (["client"], "--as takes NODE=ADDRESS"),
-    (["server=10.0.0.1"], "the lab has no node 'server' (nodes: "),
+    (["client"], "--as takes NODE=ADDRESS or LINK=INTERFACE"),
+    (["server=10.0.0.1"], "the lab has no node or link 'server' (nodes: "),
     (["client=10.0.0.300"], "'10.0.0.300' is not an IPv4 address"),
     (["client=10.0.0.1", "client=10.0.0.2"], "--as names client twice"),
     (["client=10.0.0.1", "web=10.0.0.1"], "--as gives 10.0.0.1 to two nodes"),
+    (["lan1=eth0", "lan2=eth0"], "--as makes interface eth0 both lan1 and lan2"),
 ])
 def test_bad_roles_are_one_line_errors(items, message):
     with pytest.raises(LabError, match=message.replace("(", r"\(")):
         parse_roles(items, TOPOLOGY)
+
+
+def test_a_step_on_a_link_the_capture_cannot_name_is_undecided_until_mapped(tmp_path):
+    from protolab.expect import Expectation, F, OnLink, Status, Step, check
+
+    decoded = frames(tcp(MAC_A, A, B, "S"))
+    expectation = Expectation("x", steps=(Step("SYN on lan1", match=(OnLink("lan1"), F("tcp.flags") == "S")),))
+    unmapped = check(expectation, build_trace(decoded, TOPOLOGY), None)
+    (step,) = unmapped.items
+    assert step.status is Status.INCONCLUSIVE
+    assert "the capture does not say which of the lab's links frame #1 was on (it was captured on eth0; " \
+           "say it with --as lan1=eth0)" in step.messages[0]
+    mapped = decode_all([RawFrame(0, "lan1", None, d.raw.data) for d in decoded])
+    assert check(expectation, build_trace(mapped, TOPOLOGY), None).status is Status.PASS
 
 
 def test_macs_are_learned_only_where_the_capture_shows_them_beyond_doubt():
