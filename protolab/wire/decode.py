@@ -4,21 +4,27 @@ The only decoding path of the project; it runs after the capture, never in it.
 It reads Ethernet, Linux cooked (v1, v2) and raw IP link types; a frame the
 capture cut short is decoded as far as its bytes go and says so ("frame"
 layer); every IPv4 checksum is verified ("checksum" layer).
+
+The frames labs are made of are read by fastdecode.py with `struct` alone;
+any other frame, and any it is not sure of, by scapy (`scapy_layers`), which
+gives the same layers for the frames both read.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import AbstractSet as Set, Any, Iterable, Mapping
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror
-from scapy.layers.l2 import ARP, Ether
+from scapy.layers.l2 import ARP, Dot3, Ether
 
 from ..capture.frames import LINKTYPE_ETHERNET, RawFrame
 from ..expect.trace import Frame, Trace, make_trace
 from ..topology.model import Topology
+from . import fastdecode
 from .checksums import verify
 from .dnsmsg import DNS_PORT, dns_layer, dns_summary
 
@@ -39,7 +45,7 @@ ICMP_NAMES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decoded:
     """One captured frame, its layers decoded once (the nodes it is put down to come later)."""
 
@@ -55,9 +61,13 @@ def decode_trace(raw: Iterable[RawFrame], topology: Topology, links: Iterable[st
 
 def decode_all(raw: Iterable[RawFrame]) -> list[Decoded]:
     out = []
+    shared_eth: dict[tuple, Mapping[str, Any]] = {}  # read-only: frames between the same two MACs share one "eth" layer
     for r in raw:
         layers = decode_layers(r.data, r.linktype, r.wire_len)
-        out.append(Decoded(r, MappingProxyType({k: MappingProxyType(v) for k, v in layers.items()}), summarize(layers)))
+        frozen = {k: MappingProxyType(v) for k, v in layers.items()}
+        if "eth" in layers:
+            frozen["eth"] = shared_eth.setdefault(tuple(layers["eth"].items()), frozen["eth"])
+        out.append(Decoded(r, MappingProxyType(frozen), summarize(layers)))
     return out
 
 
@@ -71,11 +81,12 @@ def build_trace(decoded: list[Decoded], topology: Topology, links: Iterable[str]
     t0 = decoded[0].raw.time_ns if decoded else 0
     macs = {i.mac: n.name for n in topology.nodes for i in n.interfaces}
     addresses = {str(i.ip): n.name for n in topology.nodes for i in n.interfaces}
-    frames = [_frame(d, (d.raw.time_ns - t0) / 1e9, macs) for d in decoded]
+    lans = {lan.name for lan in topology.lans}
+    frames = [_frame(d, (d.raw.time_ns - t0) / 1e9, macs, lans) for d in decoded]
     return make_trace(frames, links, drops, addresses, keep_order=True)
 
 
-def _frame(d: Decoded, time: float, macs: Mapping[str, str]) -> Frame:
+def _frame(d: Decoded, time: float, macs: Mapping[str, str], lans: Set[str] | None = None) -> Frame:
     eth = d.layers.get("eth", {})
     dst = eth.get("dst", "")
     return Frame(
@@ -86,6 +97,7 @@ def _frame(d: Decoded, time: float, macs: Mapping[str, str]) -> Frame:
         receiver=None if dst == BROADCAST else macs.get(dst),
         layers=d.layers,
         summary=d.summary,
+        link_known=lans is None or d.raw.link in lans,
     )
 
 
@@ -123,19 +135,35 @@ def _cooked(pkttype: int, hatype: int, address: bytes, proto: int) -> dict[str, 
 
 def decode_layers(data: bytes, linktype: int = LINKTYPE_ETHERNET, wire_len: int | None = None) -> dict[str, dict[str, Any]]:
     """Decode one captured frame into {layer: {field: value}}."""
+    try:
+        layers = fastdecode.fast_layers(data, linktype, wire_len)
+    except Exception:  # the fast path is only ever a shortcut: scapy decides
+        layers = None
+    return layers if layers is not None else scapy_layers(data, linktype, wire_len)
+
+
+def scapy_layers(data: bytes, linktype: int = LINKTYPE_ETHERNET, wire_len: int | None = None) -> dict[str, dict[str, Any]]:
+    """decode_layers with scapy: any frame (fastdecode gives the same layers for those it reads)."""
     layers: dict[str, dict[str, Any]] = {}
     wire = max(wire_len or 0, len(data))
     if wire > len(data):
         layers["frame"] = {"len": wire, "caplen": len(data), "cut": True}
     try:
         if linktype == LINKTYPE_ETHERNET:
+            if not data:
+                raise struct.error("no Ethernet header")  # scapy would make one up
             pkt = Ether(data)
+            if isinstance(pkt, Dot3):  # a length where the EtherType goes (802.3, LLC): not decoded further
+                layers["eth"] = {"src": pkt.src.lower(), "dst": pkt.dst.lower(), "type": pkt.len}
+                return layers
             layers["eth"] = {"src": pkt.src.lower(), "dst": pkt.dst.lower(), "type": pkt.type}
             network, payload = pkt, data[_ethernet_header_len(data):]
         else:
             eth, ethertype, payload = split_link(data, linktype)
             if eth is not None:
                 layers["eth"] = eth
+            if not payload:
+                ethertype = None  # nothing after the link header (scapy would fill a packet with its defaults)
             network = IP(payload) if ethertype == ETHERTYPE_IPV4 else ARP(payload) if ethertype == ETHERTYPE_ARP else None
             if network is None and "eth" not in layers:
                 layers["link"] = {"type": linktype, "unknown": True}
@@ -206,6 +234,7 @@ def _tcp(tcp: TCP, ip: IP) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=1024)
 def tcp_flag_words(flags: str) -> str:
     """"SA" → "SYN-ACK", "PA" → "PSH-ACK", "" → "(no flags)"."""
     names = {"F": "FIN", "S": "SYN", "R": "RST", "P": "PSH", "A": "ACK", "U": "URG", "E": "ECE", "C": "CWR"}
