@@ -92,22 +92,22 @@ def make_trace(frames: Iterable[Frame], links: Iterable[str] = (), drops: int = 
     """Order frames by time (`keep_order`: as given, the order of a capture file, which
     is what Wireshark numbers), number them from 1 (as Wireshark does) and annotate them."""
     ordered = list(frames) if keep_order else sorted(frames, key=lambda f: f.time)
-    numbered = [replace(f, index=i) for i, f in enumerate(ordered, start=1)]
-    return Trace(frames=tuple(annotate(numbered)), links=tuple(links), drops=drops,
+    return Trace(frames=tuple(annotate(ordered, numbered=True)), links=tuple(links), drops=drops,
                  addresses=MappingProxyType(dict(addresses or {})))
 
 
-def annotate(frames: list[Frame]) -> list[Frame]:
+def annotate(frames: list[Frame], numbered: bool = False) -> list[Frame]:
     """Mark TCP retransmissions: a segment that uses sequence space (data,
     SYN or FIN) repeating the flow, seq, flags and length of an earlier one on
-    the same link."""
+    the same link. `numbered`: also number the frames from 1, in the same copy."""
     seen: set[tuple] = set()
     out = []
-    for frame in frames:
+    for number, frame in enumerate(frames, start=1):
+        index = number if numbered else frame.index
         tcp = frame.layers.get("tcp")
         ip = frame.layers.get("ip")
         if tcp is None or ip is None:
-            out.append(frame)
+            out.append(replace(frame, index=index) if index != frame.index else frame)
             continue
         uses_space = tcp.get("len", 0) > 0 or any(f in tcp.get("flags", "") for f in "SF")
         key = (frame.link, ip["src"], tcp["sport"], ip["dst"], tcp["dport"], tcp["seq"], tcp["flags"], tcp.get("len", 0))
@@ -116,5 +116,5 @@ def annotate(frames: list[Frame]) -> list[Frame]:
             seen.add(key)
         layers = dict(frame.layers)
         layers["tcp"] = MappingProxyType({**tcp, "retransmission": retrans})
-        out.append(replace(frame, layers=MappingProxyType(layers)))
+        out.append(replace(frame, index=index, layers=MappingProxyType(layers)))
     return out

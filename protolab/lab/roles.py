@@ -66,17 +66,16 @@ def parse_roles(items: Sequence[str], topology: Topology) -> tuple[dict[str, IPv
 
 def capture_addresses(decoded: Iterable[Decoded]) -> list[IPv4Address]:
     """The unicast IPv4 addresses the capture's frames come from or go to, in order of appearance."""
-    seen: dict[IPv4Address, None] = {}
+    texts: dict[str, None] = {}  # each address parsed once, however many frames carry it
     for d in decoded:
         for layer, fields in (("ip", ("src", "dst")), ("arp", ("psrc", "pdst"))):
-            for name in fields:
-                text = d.layers.get(layer, {}).get(name)
-                if text is None:
-                    continue
-                address = IPv4Address(text)
-                if not (address.is_multicast or address.is_unspecified or address == IPv4Address("255.255.255.255")):
-                    seen.setdefault(address, None)
-    return list(seen)
+            fields_of = d.layers.get(layer)
+            if fields_of is not None:
+                for name in fields:
+                    texts.setdefault(fields_of[name], None)
+    addresses = (IPv4Address(text) for text in texts)
+    return [a for a in addresses
+            if not (a.is_multicast or a.is_unspecified or a == IPv4Address("255.255.255.255"))]
 
 
 def uses_lab_addresses(decoded: list[Decoded], topology: Topology) -> bool:
