@@ -213,5 +213,5 @@ def test_a_role_that_is_not_a_node_is_a_one_line_error(pair, tmp_path):
     kernel_tcp(pair, pcap, "client")
     wrong = protolab("check", "handshake", str(pcap), "--as", f"server={WEB}")
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
-    assert "the lab has no node 'server'" in wrong.stderr
+    assert "the lab has no node or link 'server'" in wrong.stderr
     assert len(wrong.stderr.strip().splitlines()) == 1
