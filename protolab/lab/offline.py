@@ -45,9 +45,9 @@ class OfflineResult:
 def check_capture(lab: Lab, path: Path, raw_params: Mapping[str, str], student: str | None = None,
                   seed: str | None = None, roles: Sequence[str] = ()) -> OfflineResult:
     """The verdict of `lab` on the capture at `path`; LabError (one line) if it cannot be read or mapped."""
-    frames, info = _read(path)
     topology = load()
-    addresses, links_as = parse_roles(roles, topology)
+    addresses, links_as = parse_roles(roles, topology)  # a bad --as is refused before the file is read
+    frames, info = _read(path)
     frames = [replace(f, link=links_as.get(f.link, f.link)) for f in frames] if links_as else frames
     run = parse_run_info(info.comments)
     warnings: list[str] = []
