@@ -2,7 +2,8 @@
 
 Sockets are opened once, inside the node's namespace, and reused: a fresh
 scapy socket per packet costs ~24 ms on this kind of machine, a reused raw
-socket a few microseconds. Replies are matched with scapy's `answers()`.
+socket a few microseconds. Replies are matched with scapy's `answers()`
+(TCP's with sequence numbers that wrap, see tcp.tcp_answers).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from collections import deque
 from ipaddress import IPv4Address
 from typing import Callable
 
-from scapy.layers.inet import IP
+from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Packet
 
 from ..backends.base import NodeHandle
 from ..deferred_close import close_soon
 from ..topology.model import Interface, Node
+from .tcp import tcp_answers
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
@@ -155,6 +157,9 @@ def _comparable(pkt: Packet) -> Packet:
 
 
 def _answers(frame: Ether, question: Packet) -> bool:
+    if TCP in question and IP in frame and frame[IP].proto == 6 and TCP in frame:
+        asked, got = question[IP], frame[IP]
+        return (got.src, got.dst) == (asked.dst, asked.src) and tcp_answers(got[TCP], asked[TCP])
     if isinstance(question, Ether):
         return bool(frame.answers(question))
     for layer in (IP, ARP):

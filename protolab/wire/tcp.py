@@ -29,6 +29,27 @@ def seq_add(seq: int, n: int) -> int:
     return (seq + n) % SEQ_SPACE
 
 
+def seq_distance(a: int, b: int) -> int:
+    """How far `a` lies from `b` in TCP's circular number space: -2**31 .. 2**31 - 1."""
+    return (a - b + SEQ_SPACE // 2) % SEQ_SPACE - SEQ_SPACE // 2
+
+
+def tcp_answers(reply: TCP, question: TCP) -> bool:
+    """Scapy's rule for "this segment answers that one", with sequence numbers that
+    wrap: its `answers()` compares them as plain integers, so a SYN-ACK whose ack
+    wrapped from 2**32 - 1 to 0 answers nothing."""
+    r, q = str(reply.flags), str(question.flags)
+    if "R" in q or ("S" in r and ("A" not in r or "S" not in q)):
+        return False
+    if (reply.sport, reply.dport) != (question.dport, question.sport):
+        return False
+    if not ("S" in q and "A" not in q) and abs(seq_distance(question.ack, reply.seq)) > 2:
+        return False
+    if "R" in r and "A" not in r:
+        return True
+    return abs(seq_distance(question.seq, reply.ack)) <= 2 + len(question.payload)
+
+
 def seq_len(flags: str, length: int = 0) -> int:
     """How many sequence numbers a segment uses: its data bytes, plus one for SYN, plus one for FIN."""
     return length + ("S" in flags) + ("F" in flags)

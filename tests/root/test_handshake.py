@@ -122,3 +122,11 @@ def test_an_unusable_solution_file_is_graded_as_a_failure(lab, tmp_path, solutio
     result = run(lab, tmp_path, solution)
     assert result.verdict.status is Status.FAIL
     assert any(expected in n for n in result.verdict.notes), result.verdict.notes
+
+
+def test_an_isn_of_2_32_minus_1_passes_its_syn_ack_wraps_to_ack_0(lab, tmp_path):
+    result = run(lab, tmp_path, "isn_max.py")
+    assert result.verdict.status is Status.PASS, text(result.verdict)
+    assert result.verdict.bindings["isn"] == 2**32 - 1
+    synack = result.trace[item(result.verdict, "SYN-ACK from web").frames[0]]
+    assert synack.get("tcp.ack") == 0

@@ -145,3 +145,39 @@ def test_payload_length_comes_from_the_ip_header_not_the_padded_frame():
     assert payload_len(frame) == 3
     assert payload_len(padded) == 3
     assert payload_len(from_web("A", seq=1, ack=1)) == 0
+
+
+# --- replies matched across the wrap of the sequence space ----------------------------------------
+
+def test_a_syn_ack_answers_a_syn_whose_isn_is_the_last_number():
+    from scapy.layers.inet import TCP
+
+    from protolab.wire.tcp import tcp_answers
+
+    syn = TCP(sport=40000, dport=80, flags="S", seq=2**32 - 1)
+    synack = TCP(sport=80, dport=40000, flags="SA", seq=7, ack=0)  # ISN + 1 wrapped to 0
+    assert tcp_answers(synack, syn)
+    assert not synack.answers(syn)  # scapy's own rule compares plain integers
+
+
+def test_the_wrap_aware_rule_agrees_with_scapy_where_nothing_wraps():
+    import random
+
+    from scapy.layers.inet import TCP
+
+    from protolab.wire.tcp import tcp_answers
+
+    rng = random.Random(5)
+    flags = ["S", "SA", "A", "PA", "FA", "R", "RA", "F"]
+    for _ in range(20000):
+        seq, ack = rng.randrange(10, 2**31), rng.randrange(10, 2**31)
+        question = TCP(sport=40000, dport=80, flags=rng.choice(flags), seq=seq, ack=ack) / (b"x" * rng.randrange(3))
+        reply = TCP(sport=rng.choice([80, 81]), dport=rng.choice([40000, 40001]), flags=rng.choice(flags),
+                    seq=ack + rng.randrange(-3, 4), ack=seq + rng.randrange(-3, 6))
+        assert tcp_answers(reply, question) == bool(reply.answers(question)), (reply, question)
+
+
+def test_seq_distance_is_circular():
+    from protolab.wire.tcp import seq_distance
+
+    assert seq_distance(0, 2**32 - 1) == 1 and seq_distance(2**32 - 1, 0) == -1 and seq_distance(5, 5) == 0
