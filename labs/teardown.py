@@ -386,7 +386,7 @@ def expectation(topology, params) -> Expectation:
                 why="web's kernel rejected a segment of this connection, e.g. data after its application had closed the socket.",
             ),
             Never(
-                "web never had to send a segment again",
+                "no segment sent again by web",
                 match=(F("ip.src") == web, F("tcp.dport") == V("cport"), F("tcp.retransmission") == True),  # noqa: E712 - builds a condition
                 why="web sent this segment a second time: nothing acknowledged it within its retransmission timeout "
                 "(RTO, about 200 ms here). A FIN sent again means web's socket is still waiting for the ACK of its FIN.",

@@ -150,7 +150,7 @@ def _not_seen(
         own = tuple(f for f in later if sender is None or f.sender in (sender, None, "?"))
         near = _nearest_miss(step.match, own, bindings, facts)
         if near is None:
-            text = f"no frame {after} looks like it ({len(later)} frames checked)"
+            text = f"no frame {after} looks like it ({len(later)} frame{'' if len(later) == 1 else 's'} checked)"
         else:
             frame, why = near
             text = f"no frame {after} matches; the closest is frame #{frame.index} ({frame.summary}): {why}"

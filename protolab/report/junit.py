@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
+from junitparser import Error, Failure, JUnitXml, Skipped, SystemOut, TestCase, TestSuite
 
 from protolab.expect.verdict import Status, Verdict
 
 
 def junit_suite(verdict: Verdict, lab: str, seconds: float = 0.0) -> TestSuite:
-    """The verdict as a test suite; the run's own notes become a test case `run`."""
+    """The verdict as a test suite, one case per item; the run's notes are the suite's
+    output, or a case `run` of their own when they alone make the verdict fail."""
     classname = f"protolab.{lab}"
     suite = TestSuite(classname)
     for item in verdict.items:
@@ -22,12 +23,16 @@ def junit_suite(verdict: Verdict, lab: str, seconds: float = 0.0) -> TestSuite:
         if item.messages:
             case.system_out = "\n".join(item.messages)
         suite.add_testcase(case)
-    if verdict.notes:
+    unexplained = verdict.status is not Status.PASS and all(i.status is Status.PASS for i in verdict.items)
+    if verdict.notes and unexplained:
+        # the run itself failed (or proved nothing) while every item passed: one case says so
         run = TestCase("run", classname=classname)
         text = "\n".join(verdict.notes)
         # a run that cannot prove anything is an error of the run, not a failed expectation
         run.result = [Error(text, "inconclusive") if verdict.status is Status.INCONCLUSIVE else Failure(text, "run")]
         suite.add_testcase(run)
+    elif verdict.notes:  # one case per item, and the run's remarks beside them
+        suite.append(SystemOut("\n".join(verdict.notes)))
     suite.update_statistics()
     suite.time = round(seconds, 3)  # after update_statistics, which sums the (untimed) cases
     return suite

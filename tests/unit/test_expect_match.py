@@ -324,7 +324,7 @@ def test_first_step_missing_says_whole_capture():
     trace = make_trace([arp_frame(us(10), "lan1", "client", CLIENT_IP, R1_LAN1_IP)])
     verdict = check(handshake_expectation(), trace, ACCEPTED)
     (message,) = item(verdict, "SYN").messages
-    assert message == "no frame in the whole capture looks like it (1 frames checked)"
+    assert message == "no frame in the whole capture looks like it (1 frame checked)"
 
 
 def test_empty_trace_fails_every_step():
@@ -614,7 +614,7 @@ def test_no_nearest_miss_when_less_than_half_the_conditions_hold():
     trace = make_trace([udp_frame(us(1), "lan1", "client", "r1", CLIENT_IP, "10.0.2.53", 5353, 53)])
     step = Step("SYN", match=(SentBy("client"), Flags("S"), F("tcp.dport") == 80, F("ip.dst") == WEB_IP))
     (result,) = check(Expectation("x", (step,)), trace).items
-    assert result.messages == ("no frame in the whole capture looks like it (1 frames checked)",)
+    assert result.messages == ("no frame in the whole capture looks like it (1 frame checked)",)
 
 
 # --- 10. retransmissions ----------------------------------------------------------------------

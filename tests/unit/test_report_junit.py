@@ -37,3 +37,10 @@ def test_run_notes_fail_the_run_and_inconclusive_is_an_error(tmp_path):
     doubtful = Verdict("x", Status.INCONCLUSIVE, STEPS[:1], notes=("the kernel dropped 3 frame(s)",))
     suite, cases = read(write_junit(tmp_path / "b.xml", doubtful, "handshake"))
     assert isinstance(cases["run"].result[0], Error) and suite.errors == 1
+
+
+def test_as_many_cases_as_items_when_the_items_explain_the_verdict(tmp_path):
+    noted = Verdict("x", Status.FAIL, STEPS, notes=("your connect() printed 3 lines",))
+    suite, cases = read(write_junit(tmp_path / "c.xml", noted, "handshake"))
+    assert suite.tests == len(STEPS) and "run" not in cases
+    assert "<system-out>your connect() printed 3 lines</system-out>" in (tmp_path / "c.xml").read_text()
