@@ -24,9 +24,9 @@ from protolab.expect.trace import Frame, Trace
 
 
 def dns_label(layer: Mapping[str, Any]) -> str:
-    """A ladder label for a DNS message: "query A www.example.lab. id 6823", "referral → lab. id 6823"."""
+    """A ladder label for a DNS message: "query A www.example.lab. id 0x1aa7", "referral → lab. id 0x1aa7"."""
     tcp = " (TCP)" if layer.get("transport") == "tcp" else ""
-    ident = f"id {layer.get('id')}"
+    ident = f"id 0x{layer.get('id', 0):04x}"
     if not layer.get("qr"):
         rd = " RD" if layer.get("rd") else ""
         return f"query {layer.get('qtype')} {layer.get('qname')}{rd} {ident}{tcp}"

@@ -169,17 +169,17 @@ def arp_labels(arp: Mapping[str, Any]) -> tuple[str, ...]:
 def dns_labels(layer: Mapping[str, Any]) -> tuple[str, ...]:
     """A DNS message, longest form first.
 
-    A question: "query A www.example.lab. RD id 6823", "query A www.example.lab. RD",
+    A question: "query A www.example.lab. RD id 0x1aa7", "query A www.example.lab. RD",
     "A? www.example.lab. RD". A response, by what it says:
-    "referral → lab. NS ns1.nic.lab. (glue 10.0.2.12) id 6823", then without
+    "referral → lab. NS ns1.nic.lab. (glue 10.0.2.12) id 0x1aa7", then without
     the id, then "referral → lab. (glue)", then "referral → lab."; likewise
-    "answer AA: A 10.0.2.80, A 10.0.2.81 id 7" → "answer AA: A 10.0.2.81 +1" →
-    "answer AA: 2 A" → "answer AA", "NXDOMAIN AA (SOA of example.lab.) id 7" → "NXDOMAIN AA",
-    "truncated TC=1 AA: ask again over TCP id 7" → "truncated TC=1 AA". Nothing is clipped:
+    "answer AA: A 10.0.2.80, A 10.0.2.81 id 0x0007" → "answer AA: A 10.0.2.81 +1" →
+    "answer AA: 2 A" → "answer AA", "NXDOMAIN AA (SOA of example.lab.) id 0x0007" → "NXDOMAIN AA",
+    "truncated TC=1 AA: ask again over TCP id 0x0007" → "truncated TC=1 AA". Nothing is clipped:
     the ladder picks the longest form that fits.
     """
     tcp = " (TCP)" if layer.get("transport") == "tcp" else ""
-    ident = f" id {layer.get('id')}"
+    ident = f" id 0x{layer.get('id', 0):04x}"  # hex, as Wireshark and the messages show it
     if layer.get("malformed"):
         return (f"DNS malformed{ident}{tcp}", f"DNS malformed{tcp}")
     if not layer.get("qr"):

@@ -268,7 +268,7 @@ def test_hostile_names_and_payloads_are_escaped(tmp_path):
     assert data["frames"][1]["sender"] == HOSTILE and data["items"][0]["name"] == HOSTILE
     # the markup comes back as text wherever it is shown
     assert HOSTILE in doc.one(tag="head").find(tag="title")[0].all_text()
-    assert frames(doc)[0].one(cls="label").all_text() == f"query A {HOSTILE} RD id 7"
+    assert frames(doc)[0].one(cls="label").all_text() == f"query A {HOSTILE} RD id 0x0007"
     assert frames(doc)[1].one(cls="label").all_text().startswith(f"[from {HOSTILE}]")
     assert HOSTILE in doc.one(tag="li", id="item-1").all_text()
     assert doc.one(tag="a", cls="pcap").attrs["href"].startswith("%3C/script%3E")  # a relative name, quoted

@@ -148,16 +148,16 @@ def dns(**fields):
 
 def test_dns_questions_keep_the_name_and_type_in_every_form():
     assert dns_labels(dns(qr=False, rd=True)) == (
-        "query A www.example.lab. RD id 840", "query A www.example.lab. RD", "A? www.example.lab. RD")
+        "query A www.example.lab. RD id 0x0348", "query A www.example.lab. RD", "A? www.example.lab. RD")
     assert dns_labels(dns(qr=False, transport="tcp", qtype="TXT")) == (
-        "query TXT www.example.lab. id 840 (TCP)", "query TXT www.example.lab. (TCP)", "TXT? www.example.lab. (TCP)")
+        "query TXT www.example.lab. id 0x0348 (TCP)", "query TXT www.example.lab. (TCP)", "TXT? www.example.lab. (TCP)")
 
 
 def test_dns_responses_keep_the_kind_of_answer_in_every_form():
     referral = dns(authority=(("lab.", "NS", "ns1.nic.lab."), ("lab.", "NS", "ns2.nic.lab.")),
                    additional=(("ns1.nic.lab.", "A", "10.0.2.12"),))
     assert dns_labels(referral) == (
-        "referral → lab. NS ns1.nic.lab., ns2.nic.lab. (glue 10.0.2.12) id 840",
+        "referral → lab. NS ns1.nic.lab., ns2.nic.lab. (glue 10.0.2.12) id 0x0348",
         "referral → lab. NS ns1.nic.lab., ns2.nic.lab. (glue 10.0.2.12)",
         "referral → lab. (glue)", "referral → lab.")
     assert dns_labels(dns(authority=(("shop.lab.", "NS", "dns.example.lab."),)))[-2:] == (
@@ -165,21 +165,21 @@ def test_dns_responses_keep_the_kind_of_answer_in_every_form():
     txt = "v=spf1 " + "x" * 80  # long values are not clipped: the ladder picks a form that fits
     answers = (("www.example.lab.", "CNAME", "web.example.lab."), ("web.example.lab.", "TXT", txt))
     assert dns_labels(dns(aa=True, answers=answers)) == (
-        f"answer AA: CNAME web.example.lab., TXT {txt} id 840", f"answer AA: CNAME web.example.lab., TXT {txt}",
+        f"answer AA: CNAME web.example.lab., TXT {txt} id 0x0348", f"answer AA: CNAME web.example.lab., TXT {txt}",
         f"answer AA: TXT {txt} +1", "answer AA: 2 records", "answer AA")
     assert dns_labels(dns(answers=(("www.example.lab.", "A", "10.0.2.80"),)))[-2:] == ("answer: A 10.0.2.80", "answer")
     soa = (("example.lab.", "SOA", "ns1.example.lab. admin.example.lab. 1 3600 600 86400 300"),)
     assert dns_labels(dns(aa=True, rcode="NXDOMAIN", authority=soa)) == (
-        "NXDOMAIN AA (SOA of example.lab.) id 840", "NXDOMAIN AA (SOA of example.lab.)", "NXDOMAIN AA")
+        "NXDOMAIN AA (SOA of example.lab.) id 0x0348", "NXDOMAIN AA (SOA of example.lab.)", "NXDOMAIN AA")
     assert dns_labels(dns(aa=True, authority=soa))[-1] == "no data AA"
     assert dns_labels(dns(tc=True, aa=True)) == (
-        "truncated TC=1 AA: ask again over TCP id 840", "truncated TC=1 AA: ask again over TCP", "truncated TC=1 AA")
-    assert dns_labels(dns(rcode="SERVFAIL")) == ("SERVFAIL id 840", "SERVFAIL")
-    assert dns_labels(dns(malformed=True)) == ("DNS malformed id 840", "DNS malformed")
+        "truncated TC=1 AA: ask again over TCP id 0x0348", "truncated TC=1 AA: ask again over TCP", "truncated TC=1 AA")
+    assert dns_labels(dns(rcode="SERVFAIL")) == ("SERVFAIL id 0x0348", "SERVFAIL")
+    assert dns_labels(dns(malformed=True)) == ("DNS malformed id 0x0348", "DNS malformed")
 
 
 def test_the_labeler_uses_the_dns_forms():
     frame = Frame(0, 0.0, "lan1", "a", "b", {"ip": {}, "udp": {"sport": 53, "dport": 4000},
                                              "dns": dns(authority=(("lab.", "NS", "ns1.nic.lab."),))})
-    assert variants([frame])[0][0] == "referral → lab. NS ns1.nic.lab. (no glue) id 840"
-    assert Labeler([frame]).label(frame) == "referral → lab. NS ns1.nic.lab. (no glue) id 840"
+    assert variants([frame])[0][0] == "referral → lab. NS ns1.nic.lab. (no glue) id 0x0348"
+    assert Labeler([frame]).label(frame) == "referral → lab. NS ns1.nic.lab. (no glue) id 0x0348"

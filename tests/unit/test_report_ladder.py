@@ -343,13 +343,13 @@ def test_dns_at_full_width_and_at_100_columns():
     labels = label_column(full)
     labeler = Labeler(trace.frames)
     assert all(labels[f.index] == labeler.label(f) for f in trace)
-    assert labels[3] == "referral → lab. NS ns1.nic.lab. (glue 10.0.2.12) id 840"
-    assert labels[7] == "referral → example.lab. NS ns1.example.lab., ns2.example.lab. (glue 10.0.2.13) id 53177"
-    assert labels[11] == "answer AA: A 10.0.2.80, A 10.0.2.81 id 59588"
-    assert labels[15] == "NXDOMAIN AA (SOA of example.lab.) id 7"
+    assert labels[3] == "referral → lab. NS ns1.nic.lab. (glue 10.0.2.12) id 0x0348"
+    assert labels[7] == "referral → example.lab. NS ns1.example.lab., ns2.example.lab. (glue 10.0.2.13) id 0xcfb9"
+    assert labels[11] == "answer AA: A 10.0.2.80, A 10.0.2.81 id 0xe8c4"
+    assert labels[15] == "NXDOMAIN AA (SOA of example.lab.) id 0x0007"
     assert all(name in full[0] for name in DNS_COLUMNS)
     at_100 = rows(render(render_ladder(trace, verdict, DNS_COLUMNS), width=100))
-    assert "query A www.example.lab. id 840" in at_100[1]
+    assert "query A www.example.lab. id 0x0348" in at_100[1]
     assert "answer AA: A 10.0.2.80, A 10.0.2.81 " in at_100[11]  # without the id
     at_80 = rows(render(render_ladder(trace, verdict, DNS_COLUMNS), width=80))
     assert "referral → lab. (glue)" in at_80[3] and "answer AA: 2 A" in at_80[11]
