@@ -28,7 +28,12 @@ class CapturePoint:
     egress: bool = False
 
 
+# pcap link types (LINKTYPE_*): what the bytes of a RawFrame start with
 LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101  # raw IP, no link header
+LINKTYPE_IPV4 = 228  # raw IPv4
+LINKTYPE_LINUX_SLL = 113  # Linux cooked capture v1 (tcpdump -i any, older)
+LINKTYPE_LINUX_SLL2 = 276  # Linux cooked capture v2
 
 
 @dataclass(frozen=True)

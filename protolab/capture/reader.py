@@ -21,13 +21,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from protolab.capture.frames import (  # the link types a reader's frames carry
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_RAW,
+)
 from protolab.files import FileRefused, open_regular, size_text
 
-LINKTYPE_ETHERNET = 1
-LINKTYPE_RAW = 101
-LINKTYPE_IPV4 = 228
-LINKTYPE_LINUX_SLL = 113
-LINKTYPE_LINUX_SLL2 = 276
+__all__ = [
+    "LINKTYPE_ETHERNET", "LINKTYPE_IPV4", "LINKTYPE_LINUX_SLL", "LINKTYPE_LINUX_SLL2", "LINKTYPE_RAW",
+    "CaptureError", "CaptureInfo", "CaptureReader", "Interface", "StoredFrame", "open_capture",
+]
+
 RAW_IP_DLTS = (12, 14)  # DLT_RAW as some platforms write it into files
 LINKTYPE_MASK = 0x03FFFFFF  # pcap's upper bits carry FCS flags
 

@@ -21,7 +21,14 @@ from typing import AbstractSet as Set, Any, Iterable, Mapping
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror
 from scapy.layers.l2 import ARP, Dot3, Ether
 
-from ..capture.frames import LINKTYPE_ETHERNET, RawFrame
+from ..capture.frames import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_RAW,
+    RawFrame,
+)
 from ..expect.trace import Frame, Trace, make_trace
 from ..topology.model import Topology
 from . import fastdecode
@@ -30,7 +37,6 @@ from .dnsmsg import DNS_PORT, dns_layer, dns_summary
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 TCP_FLAG_ORDER = "FSRPAUEC"
-LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 = 101, 228, 113, 276
 ETHERTYPE_IPV4, ETHERTYPE_ARP = 0x0800, 0x0806
 ARPHRD_ETHER = 1
 PACKET_BROADCAST = 1
@@ -86,7 +92,7 @@ def build_trace(decoded: list[Decoded], topology: Topology, links: Iterable[str]
     return make_trace(frames, links, drops, addresses, keep_order=True)
 
 
-def _frame(d: Decoded, time: float, macs: Mapping[str, str], lans: Set[str] | None = None) -> Frame:
+def _frame(d: Decoded, time: float, macs: Mapping[str, str], lans: Set[str]) -> Frame:
     eth = d.layers.get("eth", {})
     dst = eth.get("dst", "")
     return Frame(
@@ -97,14 +103,8 @@ def _frame(d: Decoded, time: float, macs: Mapping[str, str], lans: Set[str] | No
         receiver=None if dst == BROADCAST else macs.get(dst),
         layers=d.layers,
         summary=d.summary,
-        link_known=lans is None or d.raw.link in lans,
+        link_known=d.raw.link in lans,
     )
-
-
-def decode_frame(raw: RawFrame, time: float, macs: Mapping[str, str]) -> Frame:
-    """One frame decoded and put down to its nodes."""
-    (decoded,) = decode_all([raw])
-    return _frame(decoded, time, macs)
 
 
 def split_link(data: bytes, linktype: int) -> tuple[dict[str, Any] | None, int | None, bytes]:

@@ -25,10 +25,10 @@ from typing import Any
 from scapy.layers.inet import ICMP, IP, TCP, UDP, ICMPerror, IPerror, TCPerror, UDPerror
 from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 
+from ..capture.frames import LINKTYPE_ETHERNET
 from . import decode as _decode  # split_link and the checksum layer (at call time: decode imports this module)
 from .dnsmsg import DNS_PORT, dns_layer
 
-LINKTYPE_ETHERNET = 1
 ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_8021Q, ETHERTYPE_8021AD = 0x0800, 0x0806, 0x8100, 0x88A8
 VLAN_CLASSES = {ETHERTYPE_8021Q: Dot1Q, ETHERTYPE_8021AD: Dot1AD}
 MAX_8023_LENGTH = 1500  # an Ethernet "type" up to this is an 802.3 length (scapy: Dot3)
