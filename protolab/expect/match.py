@@ -240,18 +240,20 @@ def _checksum_problems(frame: Frame) -> list[str]:
         state = frame.layers.get("checksum", {}).get(layer)
         if state and state[0] == "bad":
             _, value, expected = state
-            out.append(f"its {words} checksum is 0x{value:04x}, but its bytes sum to 0x{expected:04x}: "
+            # no right value: the packet is shorter than its own lengths say, so nothing could sum right
+            right = f"its bytes sum to 0x{expected:04x}" if expected is not None else "its lengths do not fit its bytes"
+            out.append(f"its {words} checksum is 0x{value:04x}, but {right}: "
                        "a receiver drops it as corrupt, as if it had never been sent")
     return out
 
 
 def _bad_checksums(trace: Trace) -> ItemResult | None:
     """A failing item naming every frame with a bad checksum (none: no item at all)."""
-    bad = [f for f in trace.frames if _checksum_problems(f)]
+    bad = [(f, problems) for f in trace.frames if (problems := _checksum_problems(f))]
     if not bad:
         return None
-    messages = tuple(f"frame #{f.index} ({f.summary}) sent by {f.sender or '?'}: {_checksum_problems(f)[0]}" for f in bad)
-    return ItemResult("never", CHECKSUMS_ITEM, Status.FAIL, tuple(f.index for f in bad), messages)
+    messages = tuple(f"frame #{f.index} ({f.summary}) sent by {f.sender or '?'}: {problems[0]}" for f, problems in bad)
+    return ItemResult("never", CHECKSUMS_ITEM, Status.FAIL, tuple(f.index for f, _ in bad), messages)
 
 
 def _run_fact(cond: Cond, says: str, bindings: Mapping[str, Any], facts: Mapping[str, Any]) -> ItemResult:

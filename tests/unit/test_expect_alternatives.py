@@ -200,3 +200,11 @@ def test_a_step_after_start_is_looked_for_even_when_an_earlier_one_is_missing():
     data = item(verdict, "data to web")
     assert data.status is Status.FAIL and "tcp.seq is 1001, expected 1000" in data.messages[0]
     assert item(verdict, "web ACKs").status is Status.PASS
+
+
+def test_a_bad_checksum_with_no_right_value_is_explained_not_a_crash():
+    frames = three_segments()
+    frames[0] = with_checksum(frames[0], ("bad", 0x1234, None))  # a UDP length no receiver accepts, say
+    fin = item(check(close_expectation(), make_trace(frames), {}), "client FIN")
+    assert fin.status is Status.FAIL
+    assert "its TCP checksum is 0x1234, but its lengths do not fit its bytes: a receiver drops it" in fin.messages[0]
