@@ -92,18 +92,17 @@ def make_trace(frames: Iterable[Frame], links: Iterable[str] = (), drops: int = 
     """Order frames by time (`keep_order`: as given, the order of a capture file, which
     is what Wireshark numbers), number them from 1 (as Wireshark does) and annotate them."""
     ordered = list(frames) if keep_order else sorted(frames, key=lambda f: f.time)
-    return Trace(frames=tuple(annotate(ordered, numbered=True)), links=tuple(links), drops=drops,
+    return Trace(frames=tuple(annotate(ordered)), links=tuple(links), drops=drops,
                  addresses=MappingProxyType(dict(addresses or {})))
 
 
-def annotate(frames: list[Frame], numbered: bool = False) -> list[Frame]:
-    """Mark TCP retransmissions: a segment that uses sequence space (data,
-    SYN or FIN) repeating the flow, seq, flags and length of an earlier one on
-    the same link. `numbered`: also number the frames from 1, in the same copy."""
+def annotate(frames: list[Frame]) -> list[Frame]:
+    """Number the frames from 1 in the order given, and mark TCP retransmissions:
+    a segment that uses sequence space (data, SYN or FIN) repeating the flow,
+    seq, flags and length of an earlier one on the same link. One copy per frame."""
     seen: set[tuple] = set()
     out = []
-    for number, frame in enumerate(frames, start=1):
-        index = number if numbered else frame.index
+    for index, frame in enumerate(frames, start=1):
         tcp = frame.layers.get("tcp")
         ip = frame.layers.get("ip")
         if tcp is None or ip is None:

@@ -158,7 +158,8 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
                 verdict = verdict.with_note(
                     f"your code printed {_size(output.total)}: the first {_size(len(output.head))} are in "
                     f"{OUTPUT_FILE}, the rest was dropped")
-        run_info = RunInfo(lab.name, {k: param_text(v) for k, v in params.items()}, deployment.run_id,
+        as_set = {k: param_text(v) for k, v in params.items()}  # the parameters as --set would give them
+        run_info = RunInfo(lab.name, as_set, deployment.run_id,
                            options.student, result.kernel_drops, tuple(ctx.doubts), verdict.status.value)
         comments = [run_info.comment()] + ([claim(lab, options.student, seed)] if options.student else [])
         pcap = write_pcapng(out / "trace.pcapng", result, comments)
@@ -168,7 +169,7 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
 
         html = write_html(out / HTML_FILE, title=lab.title, trace=trace, verdict=verdict, columns=lab.columns,
                           narration=ctx.narration, pcap=pcap.name, lab=lab.name, run_id=deployment.run_id,
-                          notes=[_params_line(lab, params)])
+                          notes=["parameters: " + (" ".join(f"{k}={v}" for k, v in as_set.items()) or "none")])
         timings["check"] = time.perf_counter() - mark
         mark = time.perf_counter()
     timings["teardown"] = time.perf_counter() - mark
@@ -287,11 +288,6 @@ def hidden_paths(out_dir: Path | None) -> tuple[str, ...]:
     """What a student's sandbox must never show, should it lie inside a folder it does show."""
     runs = out_dir if out_dir is not None else Path.cwd() / "protolab-runs"
     return tuple(str(p) for p in (labs_dir(), runs, Path.cwd(), Path(LEDGER_DIR), Path(NETNS_DIR)))
-
-
-def _params_line(lab: Lab, params: Mapping[str, Any]) -> str:
-    """"parameters: port=80 guard=true" (what --set would reproduce the run with)."""
-    return "parameters: " + (" ".join(f"{k}={param_text(v)}" for k, v in params.items()) or "none")
 
 
 def _size(n: int) -> str:
