@@ -32,6 +32,7 @@ class Verdict:
     items: tuple[ItemResult, ...]
     bindings: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # about the run as a whole (drops, solution errors)
+    unusable: str | None = None  # why the student's file could not be used at all (also the first note)
 
     @property
     def passed(self) -> bool:
@@ -63,9 +64,12 @@ class Verdict:
         """The same verdict with a remark about the run that changes nothing."""
         return replace(self, notes=self.notes + (message,))
 
-    def with_error(self, message: str, first: bool = False) -> Verdict:
-        """The same verdict, failed because the run itself went wrong (`first`: the
-        note that explains everything else, put before the others)."""
+    def with_error(self, message: str) -> Verdict:
+        """The same verdict, failed because the run itself went wrong."""
         status = Status.FAIL if self.status is not Status.INCONCLUSIVE else self.status
-        notes = (message, *self.notes) if first else (*self.notes, message)
-        return replace(self, status=status, notes=notes)
+        return replace(self, status=status, notes=self.notes + (message,))
+
+    def with_unusable(self, message: str) -> Verdict:
+        """The same verdict, failed because the student's file could not be used at all:
+        `message` explains every miss, so it comes first; nothing earns a point."""
+        return replace(self, status=Status.FAIL, notes=(message, *self.notes), unusable=message)

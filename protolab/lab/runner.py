@@ -138,7 +138,7 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         trace = decode_trace(result.frames, deployment.topology, result.links, result.kernel_drops)
         verdict = check(lab.expectation(deployment.topology, params), trace, ctx.facts)
         if unusable:  # the one line that explains every miss comes first
-            verdict = verdict.with_error(unusable[0], first=True)
+            verdict = verdict.with_unusable(unusable[0])
         for problem in ctx.problems:
             if problem not in unusable:
                 verdict = verdict.with_error(problem)

@@ -29,7 +29,6 @@ STATUS_STYLES = {
 }
 _TEXT_STYLES = {Status.PASS: "bold green", Status.FAIL: "bold red"}
 
-UNUSABLE = "could not be used"  # in the note a run adds when the student's file could not be used at all
 # what a step that the solution never got to says (protolab.expect.match)
 NOT_REACHED = "not reached"
 
@@ -71,14 +70,10 @@ def print_verdict(console: Console, verdict: Verdict) -> None:
     console.print(render_verdict(verdict))
 
 
-def is_unusable(note: str) -> bool:
-    """Does this note say the student's file could not be used at all?"""
-    return note.startswith("your solution could not be used") or UNUSABLE in note
-
-
 def unusable_note(verdict: Verdict) -> str | None:
-    """The note saying the solution could not be used, if there is one."""
-    return next((note for note in verdict.notes if is_unusable(note)), None)
+    """Why the solution could not be used at all, if it could not (the run says so
+    in the verdict, never a phrase in a note: a student's exception text may say anything)."""
+    return verdict.unusable
 
 
 def not_run_line(items: Sequence[ItemResult]) -> Text:

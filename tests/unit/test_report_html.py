@@ -297,6 +297,7 @@ def test_many_frames_stay_one_svg(tmp_path):
 
 def test_an_unusable_solution_is_said_to_score_nothing(tmp_path):
     verdict = Verdict("handshake", Status.FAIL, (ItemResult("never", "no RST", Status.PASS),),
-                      notes=("your connect() could not be used: my.py:1: syntax error",))
+                      notes=("your connect() could not be used: my.py:1: syntax error",),
+                      unusable="your connect() could not be used: my.py:1: syntax error")
     page = write_html(tmp_path / "r.html", title="t", trace=make_trace([]), verdict=verdict, columns=()).read_text()
     assert "0/1 items: the solution could not be used" in page and "1/1 items passed" not in page

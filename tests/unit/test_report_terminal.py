@@ -118,7 +118,8 @@ def test_quiet_fail_names_the_first_failed_item_and_why():
 def test_quiet_unusable_solution():
     note = "your solution could not be used: my.py:3: syntax error: invalid syntax"
     items = [ItemResult("step", "SYN from client", Status.FAIL, (), ("expected it, but nothing was captured in the whole capture",))]
-    assert quiet_text("handshake", verdict(Status.FAIL, items, ["capture stopped", note])) == f"handshake: FAIL — {note}"
+    unusable = Verdict("handshake", Status.FAIL, tuple(items), notes=("capture stopped", note), unusable=note)
+    assert quiet_text("handshake", unusable) == f"handshake: FAIL — {note}"
 
 
 def test_quiet_inconclusive_says_why():

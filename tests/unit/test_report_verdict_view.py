@@ -66,7 +66,7 @@ def unusable_verdict(note: str = UNUSABLE) -> Verdict:
         ItemResult("fact", "web saw the connection", Status.FAIL, (), ("web.accepted is 0, expected 1",)),
         ItemResult("step", "FIN from web", Status.SKIPPED, (), ("not checked: it needs 'cport', which an earlier step did not bind",)),
     )
-    return Verdict("handshake", Status.FAIL, items, notes=(note, "capture stopped after 0.3 s", note))
+    return Verdict("handshake", Status.FAIL, items, notes=(note, "capture stopped after 0.3 s", note), unusable=note)
 
 
 def test_an_unusable_solution_comes_first_and_its_consequences_are_one_line():
@@ -83,13 +83,19 @@ def test_an_unusable_solution_comes_first_and_its_consequences_are_one_line():
     assert "FAIL" in lines[-1] and "0/7 items: the solution could not be used" in lines[-1]
 
 
-def test_any_note_saying_the_solution_could_not_be_used_counts():
+def test_the_verdict_not_a_phrase_in_a_note_says_the_solution_could_not_be_used():
     note = "your connect() could not be used: it ended at import (exit code 3)"
     lines = render(unusable_verdict(note))
     assert lines[1].strip() == f"✘ {note}"
     assert "7 items not checked" in lines[2]
-    one = Verdict("x", Status.FAIL, (ItemResult("fact", "f", Status.SKIPPED, (), ("not checked",)),), notes=(note,))
+    one = Verdict("x", Status.FAIL, (ItemResult("fact", "f", Status.SKIPPED, (), ("not checked",)),), notes=(note,),
+                  unusable=note)
     assert "1 item not checked: the solution did not run" in "\n".join(render(one))
+    # a solution that ran may raise an exception saying anything: its items stay as they are
+    said = "your connect() raised RuntimeError: could not be used (s.py:3, in connect)"
+    ran = Verdict("x", Status.FAIL, (ItemResult("never", "no RST", Status.PASS),), notes=(said,))
+    text = "\n".join(render(ran))
+    assert "no RST" in text and "not checked: the solution did not run" not in text and "1/1 items passed" in text
 
 
 def test_without_an_unusable_solution_steps_after_a_miss_are_not_reached():
