@@ -1,4 +1,4 @@
-"""DNS in reports: short ladder labels, and a `dig +trace`-like view of who delegated to whom.
+"""DNS in reports: a `dig +trace`-like view of who delegated to whom (the ladder's labels are labels.py's).
 
     client (10.0.1.10) asks:
       .             root 10.0.2.11  A www.example.lab.  0.21 ms
@@ -23,40 +23,24 @@ from rich.text import Text
 from protolab.expect.trace import Frame, Trace
 
 
-def dns_label(layer: Mapping[str, Any]) -> str:
-    """A ladder label for a DNS message: "query A www.example.lab. id 0x1aa7", "referral → lab. id 0x1aa7"."""
-    tcp = " (TCP)" if layer.get("transport") == "tcp" else ""
-    ident = f"id 0x{layer.get('id', 0):04x}"
-    if not layer.get("qr"):
-        rd = " RD" if layer.get("rd") else ""
-        return f"query {layer.get('qtype')} {layer.get('qname')}{rd} {ident}{tcp}"
-    return f"{said(layer, short=True)} {ident}{tcp}"
-
-
-def said(layer: Mapping[str, Any], short: bool = False) -> str:
+def said(layer: Mapping[str, Any]) -> str:
     """What a response says: a referral (and to whom), an answer, NXDOMAIN, a truncation."""
     aa = " AA" if layer.get("aa") else ""
     rcode = layer.get("rcode", "NOERROR")
     answers = tuple(layer.get("answers") or ())
     if layer.get("tc"):
-        return f"truncated TC=1{aa}" if short else f"truncated (TC=1){aa}: ask again over TCP"
+        return f"truncated (TC=1){aa}: ask again over TCP"
     if rcode == "NXDOMAIN":
         soa = next((r for r in layer.get("authority") or () if r[1] == "SOA"), None)
-        where = f", SOA of {soa[0]}" if soa and not short else ""
+        where = f", SOA of {soa[0]}" if soa else ""
         return f"NXDOMAIN{aa}{where}"
     if rcode != "NOERROR":
         return f"{rcode}{aa}"
     if answers:
-        if short:
-            last = answers[-1]
-            more = f" +{len(answers) - 1}" if len(answers) > 1 else ""
-            return f"answer{aa}: {last[1]} {_clip(last[2], 18)}{more}"
         return f"answer{aa}: " + "; ".join(f"{o} {t} {_clip(v, 40)}" for o, t, v in answers)
     ns = [r for r in layer.get("authority") or () if r[1] == "NS"]
     if ns and not layer.get("aa"):
         zone = ns[0][0]
-        if short:
-            return f"referral → {zone}"
         names = ", ".join(r[2] for r in ns)
         addresses = {r[0]: r[2] for r in layer.get("additional") or () if r[1] == "A"}
         glue = [f"{r[2]} A {addresses[r[2]]}" for r in ns if r[2] in addresses]

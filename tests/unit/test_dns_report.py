@@ -9,7 +9,8 @@ from protolab.expect import Status
 from protolab.lab.catalog import load_lab
 from protolab.lab.offline import check_capture
 from protolab.report import render_ladder
-from protolab.report.delegation import dns_label, exchanges, render_delegation, said
+from protolab.report.delegation import exchanges, render_delegation, said
+from protolab.report.labels import dns_labels
 from protolab.topology import load
 
 VECTORS = Path(__file__).parents[1] / "vectors/dns"
@@ -55,9 +56,9 @@ def test_truncation_and_the_tcp_retry_offline():
 
 def test_labels_say_what_each_message_is():
     _, trace = shop()
-    labels = [dns_label(f.layers["dns"]) for f in trace if f.has("dns") and f.sender in ("client", "root", "tld", "auth")]
+    labels = [dns_labels(f.layers["dns"])[0] for f in trace if f.has("dns") and f.sender in ("client", "root", "tld", "auth")]
     assert labels[0].startswith("query A www.shop.lab. id ")
-    assert labels[1].startswith("referral → lab. id ")
+    assert labels[1].startswith("referral → lab. NS ")
     assert any(label.startswith("answer AA: A 10.0.2.13 id ") for label in labels)
     assert said({"qr": True, "tc": True, "aa": True, "rcode": "NOERROR"}) == "truncated (TC=1) AA: ask again over TCP"
     assert said({"qr": True, "aa": True, "rcode": "NXDOMAIN", "authority": (("example.lab.", "SOA", "x"),)}) == "NXDOMAIN AA, SOA of example.lab."
