@@ -36,7 +36,7 @@ from protolab.capture.reader import (
     open_capture,
 )
 
-__all__ = ["MAX_BLOCK_BYTES", "MAX_FILE_BYTES", "PcapngError", "read_pcapng", "read_section_comment", "write_pcapng"]
+__all__ = ["MAX_BLOCK_BYTES", "MAX_FILE_BYTES", "PcapngError", "read_pcapng", "write_pcapng"]
 
 PcapngError = CaptureError  # the name older callers catch
 SNAPLEN = 65535
@@ -76,20 +76,15 @@ def _timestamp(time_ns: int) -> bytes:
 def write_pcapng(
     path: str | Path,
     result: CaptureResult,
-    comments: Sequence[str] | str | None = (),
+    comments: Sequence[str] = (),
     application: str | None = None,
-    *,
-    comment: str | None = None,
 ) -> Path:
     """Write `result` to `path` as pcapng; return the path.
 
-    `comments` (and the older single `comment`; a lone string or None is taken
-    as one comment or none) become the section's opt_comments; `application`
-    its shb_userappl (default: protolab and its version)."""
+    `comments` become the section's opt_comments (empty ones are left out);
+    `application` its shb_userappl (default: protolab and its version)."""
     path = Path(path)
-    given = [comments] if isinstance(comments, str) else list(comments or ())
-    texts = [c for c in [*given, comment] if c]
-    shb_opts = [_option(OPT_COMMENT, c.encode()) for c in texts]
+    shb_opts = [_option(OPT_COMMENT, c.encode()) for c in comments if c]
     shb_opts.append(_option(SHB_USERAPPL, (application or _default_application()).encode()))
     parts = [_block(SHB, struct.pack("<IHHq", BYTE_ORDER_MAGIC, 1, 0, -1) + _options(*shb_opts))]
     for link in result.links:
@@ -125,9 +120,3 @@ def read_pcapng(path: str | Path) -> list[tuple[str, int, str | None, bytes]]:
     Any format `open_capture` reads; raises CaptureError (a ValueError) or OSError."""
     with open_capture(path) as reader:
         return [(f.interface.name, f.time_ns, f.comment, f.data) for f in reader]
-
-
-def read_section_comment(path: str | Path) -> str | None:
-    """The first section's first comment (what `write_pcapng` was given), or None."""
-    with open_capture(path) as reader:
-        return reader.info.comments[0] if reader.info.comments else None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from protolab.capture.frames import CaptureResult
-from protolab.capture.pcapng import read_section_comment, write_pcapng
+from protolab.capture.pcapng import write_pcapng
+from protolab.capture.reader import open_capture
 from protolab.errors import LabError
 from protolab.lab.catalog import load_lab
 from protolab.lab.variants import claim, claim_problem, merged_params, student_params
@@ -32,11 +33,16 @@ def test_a_varied_parameter_cannot_also_be_set():
 
 
 def test_a_capture_says_whose_variant_it_is(tmp_path):
-    path = write_pcapng(tmp_path / "t.pcapng", CaptureResult((), ("lan1",), 0, 0), claim(LAB, "bob", "s"))
-    comment = read_section_comment(path)
+    path = write_pcapng(tmp_path / "t.pcapng", CaptureResult((), ("lan1",), 0, 0), [claim(LAB, "bob", "s")])
+    comment = first_comment(path)
     assert claim_problem(LAB, "bob", "s", comment) is None
     assert claim_problem(LAB, "alice", "s", comment) == "this capture was made for another student's variant"
     assert claim_problem(LAB, "bob", "other seed", comment) == "this capture was made for another student's variant"
     assert claim_problem(load_lab("arp"), "bob", "s", comment) == "this capture was made for the lab handshake, not arp"
     plain = write_pcapng(tmp_path / "p.pcapng", CaptureResult((), ("lan1",), 0, 0))
-    assert read_section_comment(plain) is None and claim_problem(LAB, "bob", "s", None) is None
+    assert first_comment(plain) is None and claim_problem(LAB, "bob", "s", None) is None
+
+
+def first_comment(path) -> str | None:
+    with open_capture(path) as capture:
+        return next(iter(capture.info.comments), None)
