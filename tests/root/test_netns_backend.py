@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -70,16 +72,25 @@ def test_bridges_join_each_lan_in_the_switch_namespace(deployment):
             assert masters[f"{node.name}-e{k}"] == f"br-{iface.lan}"
 
 
-def test_kernel_tcp_crosses_the_router(deployment):
+@contextmanager
+def kernel_connection(deployment, port: int = 8080) -> Iterator[tuple[socket.socket, socket.socket, tuple]]:
+    """A kernel TCP connection from client to web:8080 across the router: (client's socket,
+    web's accepted socket, the peer web saw); every socket is closed afterwards."""
     listener = deployment.node("web").socket(socket.AF_INET, socket.SOCK_STREAM)
     client = deployment.node("client").socket(socket.AF_INET, socket.SOCK_STREAM)
     with listener, client:
-        listener.bind(("10.0.2.80", 8080))
+        listener.bind(("10.0.2.80", port))
         listener.listen()
         client.settimeout(2)
-        client.connect(("10.0.2.80", 8080))
+        client.connect(("10.0.2.80", port))
         conn, peer = listener.accept()
-        conn.close()
+        with conn:
+            yield client, conn, peer
+
+
+def test_kernel_tcp_crosses_the_router(deployment):
+    with kernel_connection(deployment) as (_, _, peer):
+        pass
     assert peer[0] == "10.0.1.10"
 
 

@@ -12,6 +12,7 @@ from protolab.backends.offload import tx_checksum
 from protolab.capture import PortCapture
 from protolab.topology import load
 from protolab.wire.checksums import verify
+from tests.root.test_netns_backend import kernel_connection
 
 pytestmark = pytest.mark.root
 
@@ -53,21 +54,13 @@ def test_kernel_frames_are_captured_with_correct_checksums(deployment):
 
 def _talk(deployment) -> None:
     """TCP with data both ways between client and web, across the router; UDP from each router interface."""
-    listener = deployment.node("web").socket(socket.AF_INET, socket.SOCK_STREAM)
-    client = deployment.node("client").socket(socket.AF_INET, socket.SOCK_STREAM)
-    with listener, client:
-        listener.bind(("10.0.2.80", 8080))
-        listener.listen()
-        client.settimeout(2)
-        client.connect(("10.0.2.80", 8080))
-        conn, _ = listener.accept()
-        with conn:
-            client.sendall(b"an odd-length request")
-            conn.recv(100)
-            conn.sendall(b"x" * 5000)  # more than one segment
-            received = 0
-            while received < 5000:
-                received += len(client.recv(8192))
+    with kernel_connection(deployment) as (client, conn, _):
+        client.sendall(b"an odd-length request")
+        conn.recv(100)
+        conn.sendall(b"x" * 5000)  # more than one segment
+        received = 0
+        while received < 5000:
+            received += len(client.recv(8192))
     router = deployment.node("router").socket(socket.AF_INET, socket.SOCK_DGRAM)
     with router:
         for host, address in (("client", "10.0.1.10"), ("web", "10.0.2.80")):
