@@ -33,7 +33,7 @@ from protolab.backends import get_backend  # noqa: E402
 from protolab.confine import codec  # noqa: E402
 from protolab.confine.session import ConfinedSolution  # noqa: E402
 from protolab.topology import load  # noqa: E402
-from protolab.wire.host import Host  # noqa: E402
+from protolab.live.host import Host  # noqa: E402
 
 TARGET_MS = 20.0
 SOURCE = "def echo(client, value):\n    return value\n"

@@ -49,9 +49,9 @@ def verdict_line(what: str, value: float, target: float, unit: str) -> str:
 def bench_servers_and_walks(repeat: int) -> list[str]:
     from protolab.backends import get_backend
     from protolab.lab.catalog import load_lab
-    from protolab.services.hierarchy import DnsServers
+    from protolab.servers.hierarchy import DnsServers
     from protolab.topology import load
-    from protolab.wire.sockets import SocketHost
+    from protolab.live.sockets import SocketHost
 
     resolve = load_lab("dns").student
     deployment = get_backend("netns").deploy(load())

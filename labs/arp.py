@@ -22,7 +22,7 @@ from protolab.errors import LabError
 from protolab.expect import Check, Expectation, F, Fact, Layer, Never, SentBy, Step
 from protolab.lab import Lab, LabContext
 from protolab.lab.api import OneOf, Range
-from protolab.services.neighbours import Neighbour, flush_neighbours, neighbours
+from protolab.kernel.neighbours import Neighbour, flush_neighbours, neighbours
 
 INSTRUCTIONS = """\
 An IP packet travels inside an Ethernet frame, and an Ethernet frame is

@@ -23,10 +23,10 @@ from protolab.expect import Check, Expectation, F, Fact, Never, SentBy, Step, V
 from protolab.expect.records import FrameTime, Records, records_text
 from protolab.lab import Lab, LabContext
 from protolab.report.delegation import render_delegation
-from protolab.services.dnsplan import Exchange, plan_walk
-from protolab.services.hierarchy import DnsServers
-from protolab.services.zones import DnsData
-from protolab.wire.sockets import SocketHost
+from protolab.models.dnsplan import Exchange, plan_walk
+from protolab.servers.hierarchy import DnsServers
+from protolab.models.zones import DnsData
+from protolab.live.sockets import SocketHost
 
 INSTRUCTIONS = """\
 A recursive resolver answers "what is the address of www.example.lab?" by

@@ -14,11 +14,11 @@ import time
 from scapy.layers.inet import IP, TCP
 
 from protolab.expect import Check, Expectation, F, Fact, Flags, Never, SentBy, Step, V
-from protolab.guard import RstGuard
+from protolab.kernel.guard import RstGuard
 from protolab.lab import Lab, LabContext
 from protolab.lab.api import Range
-from protolab.services.listener import TcpListener
-from protolab.services.sockstate import state_of
+from protolab.servers.listener import TcpListener
+from protolab.kernel.sockstate import state_of
 
 INSTRUCTIONS = """\
 Before a single byte of data can travel over TCP, the two ends agree on where

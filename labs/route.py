@@ -19,9 +19,9 @@ from scapy.layers.l2 import ARP, Ether
 from protolab.errors import LabError
 from protolab.expect import START, Check, Expectation, F, Fact, Layer, Never, OnLink, SentBy, Step, V
 from protolab.lab import Lab, LabContext
-from protolab.services.icmp_errors import icmp_counters
-from protolab.services.neighbours import flush_neighbours
-from protolab.services.routes import default_route, lookup, routes
+from protolab.kernel.icmp_errors import icmp_counters
+from protolab.kernel.neighbours import flush_neighbours
+from protolab.kernel.routes import default_route, lookup, routes
 from protolab.wire.decode import icmp_name
 
 INSTRUCTIONS = """\

@@ -17,12 +17,12 @@ from scapy.layers.inet import IP, TCP
 
 from protolab.errors import LabError
 from protolab.expect import Check, Expectation, F, Fact, Flags, Never, SentBy, Step, V
-from protolab.guard import RstGuard
+from protolab.kernel.guard import RstGuard
 from protolab.lab import Lab, LabContext
 from protolab.lab.api import OneOf, Range
-from protolab.services.listener import TcpListener
-from protolab.services.tcpwatch import GONE, SockProbe, WatchedHost
-from protolab.wire.tcp import ConnectError, Endpoint
+from protolab.servers.listener import TcpListener
+from protolab.kernel.tcpwatch import GONE, SockProbe, WatchedHost
+from protolab.live.endpoint import ConnectError, Endpoint
 
 CLOSERS = ("client", "server")
 MAX_DATA = 1000  # bytes: one segment, well below the MSS
@@ -83,7 +83,7 @@ Your task: write `send_and_close(client, conn, data, closer)`.
     each of your segments leaves (states such as LAST_ACK last only until
     your next segment). scapy's own send() works too (your code runs inside
     the client), but then the lab cannot read web's states on the way.
-  - (protolab.wire.tcp.Endpoint does all this bookkeeping for you; the lab uses
+  - (protolab.live.endpoint.Endpoint does all this bookkeeping for you; the lab uses
     it for the handshake. Here, do the arithmetic yourself.)
 
 Hand in a Python file defining `send_and_close` and run:

@@ -470,7 +470,7 @@ def exec_cmd(run_id: str | None, dns: bool, node_name: str, command: tuple[str, 
 
     from .backends import get_backend
     from .backends.ledger import all_records
-    from .services.resolvconf import MOUNT_AND_RUN, resolv_conf
+    from .servers.resolvconf import MOUNT_AND_RUN, resolv_conf
 
     if command[:1] == ("--",):
         command = command[1:]
@@ -487,7 +487,7 @@ def exec_cmd(run_id: str | None, dns: bool, node_name: str, command: tuple[str, 
     conf.write_text(resolv_conf(resolvers or ["127.0.0.1"]))
     inner = ["unshare", "--mount", "--propagation", "private", "sh", "-c", MOUNT_AND_RUN, str(conf), *command]
     if dns:
-        from .services.hierarchy import DnsServers
+        from .servers.hierarchy import DnsServers
     servers = DnsServers(deployment) if dns else nullcontext()
     try:
         with servers:  # started before the command, stopped (and waited for) after it

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from types import TracebackType
 
 from protolab.capture.frames import CaptureResult, Port, RawFrame
-from protolab.deferred_close import close_soon
+from protolab.live.deferred_close import close_soon
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263

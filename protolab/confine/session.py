@@ -28,8 +28,8 @@ from .sandbox import SOURCE_MAX
 
 READY_TIMEOUT = 60.0  # seconds for the zygote to import its libraries (a cold disk can be slow)
 FINISH_TIMEOUT = 2.0  # seconds for a sandbox to end after its call returned
-DEFAULT_PREWARM = ("scapy.layers.inet", "scapy.layers.l2", "protolab.wire.host", "protolab.wire.sockets",
-                   "protolab.services.tcpwatch", "protolab.wire.tcp")
+DEFAULT_PREWARM = ("scapy.layers.inet", "scapy.layers.l2", "protolab.live.host", "protolab.live.sockets",
+                   "protolab.kernel.tcpwatch", "protolab.wire.tcp", "protolab.live.endpoint")
 PREWARM_ROOTS = ("scapy", "dns", "protolab")
 SIGNAL_NAMES = {s.value: s.name for s in signal.Signals}
 

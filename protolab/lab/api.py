@@ -137,7 +137,7 @@ class LabContext:
 
     def host(self, name: str):
         """Packet I/O in a node (opened once per run, closed at the end)."""
-        from ..wire.host import Host
+        from ..live.host import Host
 
         if name not in self._hosts:
             host = Host(self.node(name))

@@ -11,10 +11,10 @@ import pytest
 
 from protolab.backends import get_backend
 from protolab.backends.ledger import process_start_time
-from protolab.services.hierarchy import DnsServers
-from protolab.services.process import NodeProgram, ServiceError
-from protolab.services.resolvconf import run_with_resolver
-from protolab.services.zones import DnsData
+from protolab.servers.hierarchy import DnsServers
+from protolab.servers.process import NodeProgram, ServiceError
+from protolab.servers.resolvconf import run_with_resolver
+from protolab.models.zones import DnsData
 from protolab.topology import load
 
 pytestmark = pytest.mark.root

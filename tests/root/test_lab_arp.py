@@ -16,7 +16,7 @@ from protolab.lab.api import LabContext
 from protolab.lab.catalog import load_lab
 from protolab.lab.offline import check_capture
 from protolab.lab.runner import parse_params
-from protolab.services.neighbours import neighbours
+from protolab.kernel.neighbours import neighbours
 from protolab.topology import load
 from tests.root.labrun import explain as text, item, run_fresh
 

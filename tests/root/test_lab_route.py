@@ -19,11 +19,11 @@ from protolab.lab import runner
 from protolab.lab.catalog import load_lab
 from protolab.lab.offline import check_capture
 from protolab.lab.runner import RunOptions, run_lab
-from protolab.services.icmp_errors import IcmpCounters, icmp_counters
-from protolab.services.neighbours import flush_neighbours, neighbours
-from protolab.services.routes import routes
+from protolab.kernel.icmp_errors import IcmpCounters, icmp_counters
+from protolab.kernel.neighbours import flush_neighbours, neighbours
+from protolab.kernel.routes import routes
 from protolab.topology import load
-from protolab.wire.host import Host
+from protolab.live.host import Host
 from tests.root.labrun import explain as text, item, run_fresh
 
 pytestmark = pytest.mark.root

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from protolab.services.nsd import nsd_conf
-from protolab.services.resolvconf import resolv_conf
-from protolab.services.unbound import root_hints, unbound_conf
-from protolab.services.zones import DnsData
+from protolab.servers.nsd import nsd_conf
+from protolab.servers.resolvconf import resolv_conf
+from protolab.servers.unbound import root_hints, unbound_conf
+from protolab.models.zones import DnsData
 from protolab.topology import load
 
 DATA = DnsData.from_topology(load())

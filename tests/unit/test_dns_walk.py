@@ -17,8 +17,8 @@ import dns.rdatatype
 import pytest
 
 from protolab.lab.catalog import load_lab, load_solution
-from protolab.services.dnsplan import plan_walk
-from protolab.services.zones import DnsData
+from protolab.models.dnsplan import plan_walk
+from protolab.models.zones import DnsData
 from protolab.topology import load
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors/dns/responses.json").read_text())

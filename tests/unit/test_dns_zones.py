@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from protolab.errors import TopologyError
-from protolab.services.dnsplan import PlanError, plan_walk
-from protolab.services.zones import DnsData, zone_file_name, zones_dir
+from protolab.models.dnsplan import PlanError, plan_walk
+from protolab.models.zones import DnsData, zone_file_name, zones_dir
 from protolab.topology import load, loads
 
 DEFAULT = load()

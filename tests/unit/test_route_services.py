@@ -8,10 +8,10 @@ from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
-from protolab.services.icmp_errors import IcmpCounters, parse_counters
-from protolab.services.neighbours import parse_neighbour
-from protolab.services.routes import Route, default_route, lookup, parse_route
-from protolab.services.rtnl import (
+from protolab.kernel.icmp_errors import IcmpCounters, parse_counters
+from protolab.kernel.neighbours import parse_neighbour
+from protolab.kernel.routes import Route, default_route, lookup, parse_route
+from protolab.kernel.rtnl import (
     NDA_DST, NDA_LLADDR, NDMSG, NLMSG_DONE, NLMSG_ERROR, RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_TABLE, RTM_NEWNEIGH,
     RTMSG, error_code, pack_attr, pack_message, parse_attrs, parse_messages,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from protolab.services.sockstate import _request, parse_answer
+from protolab.kernel.sockstate import _request, parse_answer
 
 LOCAL, PEER = ("10.0.2.80", 80), ("10.0.1.10", 45000)
 

@@ -15,7 +15,7 @@ from typing import Sequence
 from ..backends.base import NodeHandle
 from .dnsprobe import DnsProbe
 from .process import NodeProgram, ServiceError
-from .zones import Zone, zone_file_name
+from ..models.zones import Zone, zone_file_name
 
 PROGRAM = "nsd"
 # NSD loads OpenSSL's default CA store at start (for zone transfers over TLS,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from .backends.base import NodeHandle
-from .errors import BackendError
+from ..backends.base import NodeHandle
+from ..errors import BackendError
 
 
 @dataclass

@@ -20,9 +20,9 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Packet
 
 from ..backends.base import NodeHandle
-from ..deferred_close import close_soon
+from .deferred_close import close_soon
 from ..topology.model import Interface, Node
-from .tcp import tcp_answers
+from ..wire.tcp import tcp_answers
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4

@@ -20,7 +20,7 @@ from ..backends.base import Deployment
 from .nsd import nsd_program
 from .process import NodeProgram, ServiceError, start_together, stop_all
 from .unbound import unbound_program
-from .zones import DnsData
+from ..models.zones import DnsData
 
 
 def work_dir(deployment: Deployment) -> Path:

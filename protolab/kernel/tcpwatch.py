@@ -26,7 +26,7 @@ from scapy.layers.inet import IP, TCP
 from scapy.packet import Packet
 
 from ..backends.base import NodeHandle
-from ..wire.host import Host, InNode
+from ..live.host import Host, InNode
 from .sockstate import SockProbe, TcpConn
 
 GONE = "gone"  # the state word for "the kernel has no socket for the connection"
