@@ -23,3 +23,7 @@ class CaptureError(ProtolabError):
 
 class LabError(ProtolabError):
     """A lab file or a student's solution could not be loaded or run."""
+
+
+class AuthorError(LabError):
+    """The lab file is wrong, not the student's code (an expectation that cannot mean what it says)."""

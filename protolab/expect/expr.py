@@ -81,6 +81,10 @@ class Expr:
     def isin(self, values: Any) -> Cond:
         return Cmp("in", self, lift(tuple(values)))
 
+    def is_(self, value: bool | None) -> Cond:
+        """The value is exactly True, False or None (not merely equal: 1 is not True)."""
+        return Cmp("is", self, lift(value))
+
     __hash__ = object.__hash__
 
 
@@ -203,8 +207,9 @@ _CMP: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
     "in": lambda a, b: a in b,
+    "is": operator.is_,
 }
-_CMP_WORDS = {"==": "", "!=": "anything but ", "<": "below ", "<=": "at most ", ">": "above ", ">=": "at least ", "in": "one of "}
+_CMP_WORDS = {"==": "", "!=": "anything but ", "<": "below ", "<=": "at most ", ">": "above ", ">=": "at least ", "in": "one of ", "is": ""}
 
 
 @dataclass(frozen=True, eq=False)
