@@ -250,7 +250,7 @@ def expectation(topology, params) -> Expectation:
         never=(
             Never(
                 "the resolver answers the second question from its cache",
-                match=(SentBy(data.resolvers[0]), F("ip.src") == resolver, F("dns.qr") == False,  # noqa: E712
+                match=(SentBy(data.resolvers[0]), F("ip.src") == resolver, F("dns.qr").is_(False),
                        FrameTime() > V("asked_again_at")),
                 why="The resolver asked another server after the second question: it did not answer from its cache.",
             ),
@@ -268,14 +268,14 @@ def exchange_steps(k: int, e: Exchange, before: Exchange | None, client: str) ->
     why = {"server address": " (a name server's address)", "cname target": " (the end of the CNAME chain)"}.get(e.purpose, "")
     query = Step(
         f"{k}. ask {e.node} about {what}{why}",
-        match=(SentBy("client"), F("ip.dst") == e.server, F("udp.dport") == 53, F("dns.qr") == False,  # noqa: E712
+        match=(SentBy("client"), F("ip.dst") == e.server, F("udp.dport") == 53, F("dns.qr").is_(False),
                F("dns.qname") == e.qname, F("dns.qtype") == e.qtype),
-        checks=(Check(F("dns.rd") == False, "recursion desired is off (RD=0): you do the recursion, not the server"),),  # noqa: E712
+        checks=(Check(F("dns.rd").is_(False), "recursion desired is off (RD=0): you do the recursion, not the server"),),
         bind={f"id{k}": "dns.id", f"port{k}": "udp.sport"},
         hint=_query_hint(k, e, before),
     )
     response_match = (SentBy(e.node), F("ip.src") == e.server, F("ip.dst") == client, F("udp.sport") == 53,
-                      F("udp.dport") == V(f"port{k}"), F("dns.qr") == True)  # noqa: E712
+                      F("udp.dport") == V(f"port{k}"), F("dns.qr").is_(True))
     same_id = Check(F("dns.id") == V(f"id{k}"), "the response carries the question's transaction id")
     reply = e.reply
     if reply.kind == "referral":
@@ -285,7 +285,7 @@ def exchange_steps(k: int, e: Exchange, before: Exchange | None, client: str) ->
             match=response_match,
             checks=(
                 same_id,
-                Check(F("dns.aa") == False, "a referral is not authoritative (AA=0)"),  # noqa: E712
+                Check(F("dns.aa").is_(False), "a referral is not authoritative (AA=0)"),
                 Check(Records("dns.answers") == "(none)", "a referral carries no answer records"),
                 Check(Records("dns.authority", "NS") == records_text((reply.referral, "NS", ns) for ns in reply.ns),
                       f"the authority section names the servers of {reply.referral}"),
@@ -293,7 +293,7 @@ def exchange_steps(k: int, e: Exchange, before: Exchange | None, client: str) ->
                       "the additional section gives their addresses (glue)" if glue else "it gives no address for them (no glue)"),
             ),
         )]
-    final = [same_id, Check(F("dns.aa") == True, f"{e.node} answers with authority (AA=1)"),  # noqa: E712
+    final = [same_id, Check(F("dns.aa").is_(True), f"{e.node} answers with authority (AA=1)"),
              Check(F("dns.rcode") == reply.rcode, f"the response code is {reply.rcode}")]
     if reply.kind == "answer":
         final.append(Check(Records("dns.answers") == records_text(reply.answers), "it carries exactly the records of the zone file"))
@@ -305,15 +305,15 @@ def exchange_steps(k: int, e: Exchange, before: Exchange | None, client: str) ->
     return [
         query,
         Step(f"{k}. {e.node} truncates the UDP answer (TC=1)", match=response_match,
-             checks=(same_id, Check(F("dns.tc") == True, "the UDP answer is truncated (TC=1)")),  # noqa: E712
+             checks=(same_id, Check(F("dns.tc").is_(True), "the UDP answer is truncated (TC=1)")),
              hint="Ask without EDNS (plain 512-byte DNS): with a big EDNS buffer the answer is not truncated."),
         Step(f"{k}. ask {e.node} again over TCP", bind={f"tcpport{k}": "tcp.sport"},
-             match=(SentBy("client"), F("ip.dst") == e.server, F("tcp.dport") == 53, F("dns.qr") == False,  # noqa: E712
+             match=(SentBy("client"), F("ip.dst") == e.server, F("tcp.dport") == 53, F("dns.qr").is_(False),
                     F("dns.qname") == e.qname, F("dns.qtype") == e.qtype),
              hint="The UDP answer had TC=1: it was cut short. Ask the same server the same question over TCP port 53."),
         Step(f"{k}. {e.node} {said} over TCP (AA)",
              match=(SentBy(e.node), F("ip.src") == e.server, F("ip.dst") == client, F("tcp.sport") == 53,
-                    F("tcp.dport") == V(f"tcpport{k}"), F("dns.qr") == True),  # noqa: E712
+                    F("tcp.dport") == V(f"tcpport{k}"), F("dns.qr").is_(True)),
              checks=tuple(c for c in final if c is not same_id)),
     ]
 
@@ -329,16 +329,16 @@ def _query_hint(k: int, e: Exchange, before: Exchange | None) -> str:
 
 
 def resolver_steps(qname: str, client: str, resolver: str, root: str) -> list[Step]:
-    ask_it = (SentBy("client"), F("ip.dst") == resolver, F("dns.qr") == False, F("dns.qname") == qname)  # noqa: E712
-    answer = (SentBy("resolver"), F("ip.src") == resolver, F("ip.dst") == client, F("dns.qr") == True)  # noqa: E712
+    ask_it = (SentBy("client"), F("ip.dst") == resolver, F("dns.qr").is_(False), F("dns.qname") == qname)
+    answer = (SentBy("resolver"), F("ip.src") == resolver, F("ip.dst") == client, F("dns.qr").is_(True))
     return [
         Step("the lab asks the resolver the same question", match=ask_it, bind={"rid": "dns.id"},
-             checks=(Check(F("dns.rd") == True, "a question to a resolver asks for recursion (RD=1)"),)),  # noqa: E712
+             checks=(Check(F("dns.rd").is_(True), "a question to a resolver asks for recursion (RD=1)"),)),
         Step("the resolver starts its walk at the root",
-             match=(SentBy("resolver"), F("ip.src") == resolver, F("ip.dst") == root, F("dns.qr") == False),  # noqa: E712
+             match=(SentBy("resolver"), F("ip.src") == resolver, F("ip.dst") == root, F("dns.qr").is_(False)),
              hint="With an empty cache, the resolver has to begin at the root server of its hints."),
         Step("the resolver answers", match=(*answer, F("dns.id") == V("rid")),
-             checks=(Check(F("dns.ra") == True, "the resolver offers recursion (RA=1)"),)),  # noqa: E712
+             checks=(Check(F("dns.ra").is_(True), "the resolver offers recursion (RA=1)"),)),
         Step("the lab asks the resolver again", match=(*ask_it, F("dns.id") != V("rid")),
              bind={"rid2": "dns.id", "asked_again_at": FrameTime()}),
         Step("the resolver answers again", match=(*answer, F("dns.id") == V("rid2"))),

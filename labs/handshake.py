@@ -158,12 +158,12 @@ def expectation(topology, params) -> Expectation:
             ),
             Never(
                 "no retransmission",
-                match=(F("tcp.retransmission") == True,),  # noqa: E712 - builds a condition
+                match=(F("tcp.retransmission").is_(True),),
                 why="A segment was sent again because its answer did not come in time.",
             ),
         ),
         facts=(
-            Check(Fact("web.accepted") == True, "web's listener accepted the connection (accept() returned)"),  # noqa: E712
+            Check(Fact("web.accepted").is_(True), "web's listener accepted the connection (accept() returned)"),
             Check(Fact("web.state") == "ESTABLISHED", "web's kernel holds the connection as ESTABLISHED"),
         ),
     )

@@ -387,7 +387,7 @@ def expectation(topology, params) -> Expectation:
             ),
             Never(
                 "no segment sent again by web",
-                match=(F("ip.src") == web, F("tcp.dport") == V("cport"), F("tcp.retransmission") == True),  # noqa: E712 - builds a condition
+                match=(F("ip.src") == web, F("tcp.dport") == V("cport"), F("tcp.retransmission").is_(True)),
                 why="web sent this segment a second time: nothing acknowledged it within its retransmission timeout "
                 "(RTO, about 200 ms here). A FIN sent again means web's socket is still waiting for the ACK of its FIN.",
             ),
