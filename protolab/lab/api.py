@@ -90,6 +90,7 @@ class Lab:
     points: Mapping[str, float] = field(default_factory=dict)  # expectation item name → points when graded (default 1)
     variants: Mapping[str, Limit] = field(default_factory=dict)  # params drawn per student (see variants.py)
     fresh_topology: bool = False  # graded on a new network per submission (state no run can reset)
+    topology: str = ""  # a topology file beside the lab file (see network.py); "": the packaged default
 
     @property
     def student_name(self) -> str:
