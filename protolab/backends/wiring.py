@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..capture.frames import Port
-from ..topology.model import Node, Topology
+from ..topology.model import DEFAULT_MTU, Node, Topology
 from .offload import disable_tx_checksum
 
 BRIDGE_INDEX_BASE = 2
@@ -67,10 +67,12 @@ def add_ports(sw: Any, node_netns_fd: int, node: Node, topology: Topology, bridg
     indices = port_indices(topology)
     for k, iface in enumerate(node.interfaces):
         ifname = port_name(node.name, k)
+        peer = {"ifname": iface.name, "index": NODE_IFINDEX_BASE + k, "address": iface.mac, "net_ns_fd": node_netns_fd}
+        mtu = topology.lan(iface.lan).mtu
+        sized = {} if mtu == DEFAULT_MTU else {"mtu": mtu}  # both ends: a veth drops what exceeds its peer's MTU
         sw.link(
             "add", index=indices[(node.name, ifname)], ifname=ifname, kind="veth",
-            master=bridges[iface.lan], state="up",
-            peer={"ifname": iface.name, "index": NODE_IFINDEX_BASE + k, "address": iface.mac, "net_ns_fd": node_netns_fd},
+            master=bridges[iface.lan], state="up", **sized, peer={**peer, **sized},
         )
 
 

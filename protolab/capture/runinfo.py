@@ -26,10 +26,15 @@ class RunInfo:
     drops: int = 0  # frames the kernel dropped during capture
     doubts: tuple[str, ...] = ()  # why the live run could not prove anything (INCONCLUSIVE)
     status: str = ""  # the live run's verdict
+    # the network the run was made on, as topology.to_data gives it (None: not recorded);
+    # untrusted like the rest of the file: read back with topology.from_data, which validates it
+    topology: Mapping[str, Any] | None = None
 
     def comment(self) -> str:
         body = {"lab": self.lab, "params": dict(self.params), "run_id": self.run_id, "student": self.student,
                 "drops": self.drops, "doubts": list(self.doubts), "status": self.status}
+        if self.topology is not None:
+            body["topology"] = self.topology
         return RUN_PREFIX + json.dumps(body, ensure_ascii=False, sort_keys=True)
 
 
@@ -66,4 +71,8 @@ def _from_json(body: Any) -> RunInfo | None:
         return None
     if not isinstance(drops, int) or isinstance(drops, bool) or drops < 0 or not (student is None or isinstance(student, str)):
         return None
-    return RunInfo(body["lab"], params, str(body.get("run_id", "")), student, drops, tuple(doubts), str(body.get("status", "")))
+    topology = body.get("topology")
+    if topology is not None and not isinstance(topology, dict):
+        return None
+    return RunInfo(body["lab"], params, str(body.get("run_id", "")), student, drops, tuple(doubts),
+                   str(body.get("status", "")), topology)

@@ -18,15 +18,17 @@ from ..backends.nsenter import entered
 from ..capture import PortCapture, write_pcapng
 from ..capture.frames import merge_results
 from ..capture.runinfo import RunInfo, param_text
-from ..errors import LabError
+from ..errors import BackendError, LabError
 from ..expect.match import check
 from ..expect.trace import Trace
 from ..expect.verdict import Verdict
+from ..topology import to_data
 from ..wire.decode import decode_trace  # pulls in scapy: paid at import, not inside a timed lab
 from ..confine.session import ConfinedSolution, OutputLog, SolutionFileError, read_solution
 from .api import Lab, LabContext
 from .variants import claim, course_seed, merged_params
 from .catalog import labs_dir
+from .network import lab_topology, mismatch, topology_source
 
 LEDGER_DIR = "/run/protolab"
 NETNS_DIR = "/run/netns"
@@ -159,8 +161,8 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
                     f"your code printed {_size(output.total)}: the first {_size(len(output.head))} are in "
                     f"{OUTPUT_FILE}, the rest was dropped")
         as_set = {k: param_text(v) for k, v in params.items()}  # the parameters as --set would give them
-        run_info = RunInfo(lab.name, as_set, deployment.run_id,
-                           options.student, result.kernel_drops, tuple(ctx.doubts), verdict.status.value)
+        run_info = RunInfo(lab.name, as_set, deployment.run_id, options.student, result.kernel_drops,
+                           tuple(ctx.doubts), verdict.status.value, to_data(deployment.topology))
         comments = [run_info.comment()] + ([claim(lab, options.student, seed)] if options.student else [])
         pcap = write_pcapng(out / "trace.pcapng", result, comments)
         report = out / "verdict.json"
@@ -234,23 +236,27 @@ def _deployment(lab: Lab, fresh: bool, backend: str | None = None,
             yield given, True
         return
     backend = backend or default_backend()
+    wanted = lab_topology(lab)
     if not fresh and backend == "netns":
         for record in reversed(all_records()):
-            if record.persistent:
+            if record.persistent and record.topology == topology_source(lab):
                 lock = try_lock(record, f"protolab run {lab.name}")
                 if lock is None:
                     continue  # another run is using it (or it is being removed): take a fresh topology instead
                 try:
                     deployment = get_backend(record.backend).attach(record)
-                    with _kept_up(deployment):
-                        yield deployment, True
+                    if deployment.topology == wanted:  # the file may have changed since `up`
+                        with _kept_up(deployment):
+                            yield deployment, True
+                        return
                 finally:
                     os.close(lock)
-                return
-    from ..topology import load
-
-    deployment = get_backend(backend).deploy(load())
+    deployment = get_backend(backend).deploy(wanted, source=topology_source(lab))
     try:
+        problem = mismatch(lab, deployment.topology, wanted)  # a compose stack runs the network it was made for
+        if problem:
+            raise BackendError(f"{problem}: write its compose file with 'protolab compose --lab {lab.name}' "
+                               "and bring that stack up")
         yield deployment, getattr(deployment, "attached", False)
     finally:
         deployment.teardown()

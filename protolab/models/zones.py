@@ -50,8 +50,11 @@ def zone_file_name(origin: str) -> str:
 
 
 def zones_dir(topology: Topology) -> Path:
-    """The `zones/` folder beside the topology file (the packaged one's for the default)."""
-    source = Path(topology.source) if getattr(topology, "source", "") else default_path()
+    """The `zones/` folder beside the topology file (the packaged one's for the default,
+    the base's for a file that extends one and has none of its own)."""
+    if topology.files_dir:
+        return Path(topology.files_dir) / "zones"
+    source = Path(topology.source) if topology.source else default_path()
     if not source.is_file():
         source = default_path()
     return source.parent / "zones"

@@ -1,4 +1,15 @@
-"""Load a topology file (TOML) into the immutable model, then validate it."""
+"""Load a topology file (TOML) into the immutable model, then validate it.
+
+A file may start from the packaged default and change only what differs:
+
+    extends = "default"
+    [lans.lan2]
+    mtu = 1400                      # a smaller MTU on the server LAN
+
+Tables merge key by key (a new LAN or node is a new table); any other value,
+an interface list included, replaces the base's. `from_data` builds the same
+model from already-parsed data (what a capture records of its run).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +22,14 @@ from typing import Any
 
 from ..errors import TopologyError
 from ..files import FileRefused, read_bounded
-from .model import Interface, Lan, Node, Service, Topology
+from .model import DEFAULT_MTU, Interface, Lan, Node, Service, Topology
 from .validate import validate
 
 DEFAULT_NAME = "default"
 MAX_BYTES = 1 << 20  # a topology is a few kilobytes
 MAX_NESTING = 16  # tables and arrays inside each other (the default topology: 6)
+BASES = (DEFAULT_NAME,)  # what `extends` may name: the packaged topologies
+MTU_RANGE = (576, 9000)  # IPv4's minimum datagram every host accepts .. a jumbo frame
 
 
 def default_path() -> Path:
@@ -50,12 +63,39 @@ def loads(text: str, source: str = "<topology>") -> Topology:
         raise TopologyError(f"{source}: not valid TOML: {exc}") from None
     except RecursionError:  # not reached after the check above; kept as a last guard
         raise TopologyError(f"{source}: nested too deeply") from None
+    beside = Path(source).parent
+    files_dir = str(beside) if Path(source).is_file() and (beside / "zones").is_dir() else ""
+    if "extends" in data:
+        base = data.pop("extends")
+        if base not in BASES:
+            raise TopologyError(f"{source}: extends {base!r}: only {', '.join(repr(b) for b in BASES)} can be extended")
+        base_path = default_path()
+        data = merged(tomllib.loads(base_path.read_text(encoding="utf-8")), {"name": Path(source).stem, **data})
+        files_dir = files_dir or str(base_path.parent)
+    return from_data(data, source, files_dir)
+
+
+def from_data(data: Any, source: str = "<topology>", files_dir: str = "") -> Topology:
+    """The topology of parsed data (a TOML file's, or the JSON a capture records), validated."""
+    if not isinstance(data, dict):
+        raise TopologyError(f"{source}: a topology is a table")
     depth = data_depth(data)
     if depth > MAX_NESTING:  # dotted keys (a.b.c.d = 1) nest without brackets
         raise TopologyError(f"{source}: nested {depth} levels deep (at most {MAX_NESTING} are allowed)")
-    topology = _build(data, source)
+    topology = _build(data, source, files_dir)
     validate(topology, source)
     return topology
+
+
+def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `changes` laid over it: tables merge key by key, other values replace."""
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def nesting(text: str) -> int:
@@ -107,7 +147,7 @@ def data_depth(data: Any) -> int:
     return deepest
 
 
-def _build(data: dict[str, Any], source: str) -> Topology:
+def _build(data: dict[str, Any], source: str, files_dir: str = "") -> Topology:
     _only(data, {"name", "description", "lans", "nodes"}, source, "top level")
     lans = tuple(_lan(name, spec, source) for name, spec in _table(data, "lans", source).items())
     nodes = tuple(_node(name, spec, source) for name, spec in _table(data, "nodes", source).items())
@@ -117,20 +157,24 @@ def _build(data: dict[str, Any], source: str) -> Topology:
         lans=lans,
         nodes=nodes,
         source=source,
+        files_dir=files_dir,
     )
 
 
 def _lan(name: str, spec: Any, source: str) -> Lan:
     where = f"lan {name!r}"
     spec = _as_table(spec, source, where)
-    _only(spec, {"subnet", "description"}, source, where)
+    _only(spec, {"subnet", "description", "mtu"}, source, where)
     if "subnet" not in spec:
         raise TopologyError(f"{source}: {where} has no subnet")
+    mtu = spec.get("mtu", DEFAULT_MTU)
+    if not isinstance(mtu, int) or isinstance(mtu, bool) or not MTU_RANGE[0] <= mtu <= MTU_RANGE[1]:
+        raise TopologyError(f"{source}: {where}: mtu {mtu!r} is not a whole number from {MTU_RANGE[0]} to {MTU_RANGE[1]}")
     try:
         subnet = IPv4Network(str(spec["subnet"]), strict=True)
     except (AddressValueError, NetmaskValueError, ValueError) as exc:
         raise TopologyError(f"{source}: {where}: bad subnet {spec['subnet']!r} ({exc})") from None
-    return Lan(name=name, subnet=subnet, description=str(spec.get("description", "")))
+    return Lan(name=name, subnet=subnet, description=str(spec.get("description", "")), mtu=mtu)
 
 
 def _node(name: str, spec: Any, source: str) -> Node:

@@ -10,6 +10,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from types import MappingProxyType
 from typing import Any, Mapping
 
+DEFAULT_MTU = 1500  # Ethernet's
 
 @dataclass(frozen=True)
 class Lan:
@@ -18,6 +19,7 @@ class Lan:
     name: str
     subnet: IPv4Network
     description: str = ""
+    mtu: int = DEFAULT_MTU  # of every interface on the LAN (both ends of each link)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ class Topology:
     lans: tuple[Lan, ...]
     nodes: tuple[Node, ...]
     description: str = ""
-    source: str = field(default="", compare=False)  # the file it was read from (zone files live beside it)
+    source: str = field(default="", compare=False)  # where it was read from, for messages
+    files_dir: str = field(default="", compare=False)  # the folder holding its zones/ (beside its file, or its base's)
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
