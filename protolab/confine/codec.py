@@ -4,7 +4,8 @@ Plain values (None, bool, int, float, str, bytes, tuples, lists, dicts) travel
 as themselves; a protolab dataclass (such as wire.tcp.Conn) by its fields; an
 object the lab hands the student (a Host) as a handle: its kind and the facts
 needed to rebuild it inside the node. Anything else the student returns comes
-back as `Unconvertible`, which says what it was.
+back as `Unconvertible`, which says what it was; `unsupported()` turns that into
+the problem the verdict names (the lab then gets None, never a repr string).
 """
 
 from __future__ import annotations
@@ -41,6 +42,40 @@ class Unconvertible:
 
     def __repr__(self) -> str:
         return f"{self.text} (a {self.type_name}: return plain values such as str, int, tuple, dict)"
+
+
+PLAIN_WORDS = "return numbers, strings, bytes, tuples, lists, dicts"
+
+
+def unsupported(value: Any, depth: int = 0) -> str | None:
+    """Why a value the student's code returned cannot be used, to follow "your f() "; None if it is plain.
+
+    "returned a scapy.layers.inet.IP, which cannot leave the sandbox: return numbers, ..."
+    (inside a container: "returned a list holding a ...")."""
+    found = _first_unconvertible(value, depth)
+    if found is None:
+        return None
+    what = f"a {found.type_name}"
+    if found is not value:
+        what = f"{_article(type(value).__name__)} {type(value).__name__} holding {what}"
+    return f"returned {what}, which cannot leave the sandbox: {PLAIN_WORDS}"
+
+
+def _first_unconvertible(value: Any, depth: int) -> Unconvertible | None:
+    if isinstance(value, Unconvertible):
+        return value
+    if depth > MAX_DEPTH:
+        return None
+    items: Any = ()
+    if isinstance(value, (tuple, list)):
+        items = value
+    elif isinstance(value, dict):
+        items = [v for pair in value.items() for v in pair]
+    return next((f for v in items if (f := _first_unconvertible(v, depth + 1)) is not None), None)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def encode(value: Any, handles: list[Any] | None = None, depth: int = 0, types: bool = True) -> Any:
