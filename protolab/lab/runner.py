@@ -24,6 +24,7 @@ from ..expect.trace import Trace
 from ..expect.verdict import Verdict
 from ..topology import to_data
 from ..wire.decode import decode_trace  # pulls in scapy: paid at import, not inside a timed lab
+from ..confine import codec
 from ..confine.session import ConfinedSolution, OutputLog, SolutionFileError, read_solution
 from .api import Lab, LabContext
 from .variants import claim, course_seed, merged_params
@@ -109,6 +110,10 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
                 ctx.problems.append(problem)
                 if outcome.unusable:
                     unusable.append(problem)
+                return None
+            problem = codec.unsupported(outcome.value)
+            if problem:  # a repr string would pass for an answer; the student must hear why it is not one
+                ctx.problems.append(f"your {lab.student_name}() {problem}")
                 return None
             return outcome.value
 
