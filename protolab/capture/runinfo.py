@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 RUN_PREFIX = "protolab run "
-MAX_COMMENT = 64 << 10  # a run description is a few hundred bytes; more is not one
+MAX_COMMENT = 64 << 10  # a run description is a few kilobytes (most of it the topology); more is not one
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Any capture Wireshark, tcpdump or dumpcap writes will do (see
 protolab.capture.reader). A capture a run wrote says which lab, parameters and
-variant it was made with, and what the kernel dropped: those are used unless
+variant it was made with, the network it was made on and what the kernel
+dropped: those are used unless
 told otherwise. A capture from another network is read with the lab's roles
 mapped onto its addresses (roles.py).
 """
@@ -17,14 +18,15 @@ from typing import Mapping, Sequence
 from ..capture.frames import RawFrame
 from ..capture.reader import CaptureError, CaptureInfo, open_capture
 from ..capture.runinfo import RunInfo, parse_run_info
-from ..errors import LabError
+from ..errors import LabError, TopologyError
 from ..expect.match import check
 from ..expect.trace import Trace
 from ..expect.verdict import Status, Verdict
-from ..topology import load
+from ..topology import from_data
 from ..topology.model import Topology
 from ..wire.decode import Decoded, build_trace, decode_all
 from .api import Lab
+from .network import lab_topology
 from .roles import Reading, guess_reading, learn_macs, parse_roles, remap, uses_lab_addresses
 from .runner import parse_params
 from .variants import CLAIM_PREFIX, claim_problem, course_seed, merged_params
@@ -45,15 +47,19 @@ class OfflineResult:
 def check_capture(lab: Lab, path: Path, raw_params: Mapping[str, str], student: str | None = None,
                   seed: str | None = None, roles: Sequence[str] = ()) -> OfflineResult:
     """The verdict of `lab` on the capture at `path`; LabError (one line) if it cannot be read or mapped."""
-    topology = load()
+    topology = lab_topology(lab)
     addresses, links_as = parse_roles(roles, topology)  # a bad --as is refused before the file is read
     frames, info = _read(path)
-    frames = [replace(f, link=links_as.get(f.link, f.link)) for f in frames] if links_as else frames
     run = parse_run_info(info.comments)
     warnings: list[str] = []
     if run is not None and run.lab != lab.name:
         warnings.append(f"this capture was made by a run of the lab '{run.lab}', not '{lab.name}': "
                         f"check it with `protolab check {run.lab}`")
+    recorded = _recorded_topology(run, warnings) if run is not None and run.lab == lab.name else None
+    if recorded is not None and recorded != topology:
+        topology = recorded  # the network the capture was made on, not today's file
+        addresses, links_as = parse_roles(roles, topology)
+    frames = [replace(f, link=links_as.get(f.link, f.link)) for f in frames] if links_as else frames
     params = _params(lab, run, raw_params, student, seed, warnings)
     decoded = decode_all(frames)
     reading = _reading(lab, decoded, topology, params, addresses, warnings)
@@ -72,6 +78,17 @@ def check_capture(lab: Lab, path: Path, raw_params: Mapping[str, str], student: 
     for warning in warnings:
         verdict = verdict.with_note(warning)
     return OfflineResult(verdict, trace, topology, info, run, warnings)
+
+
+def _recorded_topology(run: RunInfo, warnings: list[str]) -> Topology | None:
+    """The topology the capture says its run was made on (None if it says none, or nothing valid)."""
+    if run.topology is None:
+        return None
+    try:
+        return from_data(dict(run.topology), "the capture's topology")
+    except TopologyError as exc:
+        warnings.append(f"the topology recorded in the capture is not usable ({exc}): checked on the lab's own")
+        return None
 
 
 def _read(path: Path) -> tuple[list[RawFrame], CaptureInfo]:
