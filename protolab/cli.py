@@ -283,21 +283,35 @@ def _exit_code(verdict) -> int:
     return {"PASS": EXIT_PASS, "FAIL": EXIT_FAIL, "INCONCLUSIVE": EXIT_INCONCLUSIVE}[verdict.status.value]
 
 
+def _topology_option(topology: Path | None, lab_name: str | None):
+    """The topology named by --topology FILE or --lab LAB (the default if neither), and its ledger source."""
+    from .lab.network import DEFAULT_SOURCE, lab_topology, topology_source
+    from .topology import load
+
+    if topology is not None and lab_name:
+        raise Failure("give --topology or --lab, not both")
+    if lab_name:
+        from .lab.catalog import load_lab
+
+        lab = load_lab(lab_name)
+        return lab_topology(lab), topology_source(lab)
+    return load(topology), str(topology.resolve()) if topology else DEFAULT_SOURCE
+
+
 @cli.command()
 @click.option("--topology", type=click.Path(path_type=Path), help="Topology file (default: the packaged one).")
+@click.option("--lab", "lab_name", metavar="LAB", help="The topology LAB runs on (for a lab that declares its own).")
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("docker-compose.yml"), show_default=True, help="Where to write it.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the file differs from what the topology gives.")
-def compose(topology: Path | None, output: Path, check: bool) -> None:
+def compose(topology: Path | None, lab_name: str | None, output: Path, check: bool) -> None:
     """Write docker-compose.yml for the topology: one container per node, and a lan-switch that wires them (one bridge per LAN)."""
     from .backends.compose_file import render, write
-    from .topology import load
 
     if output.is_dir():
         raise Failure(f"--output {output}: is a directory (name the file to write, e.g. {output / 'docker-compose.yml'})")
     if not check:
         _check_out_file(output, "--output", make_parents=False)
-    topo = load(topology)
-    source = str(topology.resolve()) if topology else "default"
+    topo, source = _topology_option(topology, lab_name)
     if check:
         try:
             current = output.read_text(encoding="utf-8") if output.is_file() else ""
@@ -417,13 +431,13 @@ def grade_merge(out: Path, shards: tuple[Path, ...]) -> None:
 
 @cli.command()
 @click.option("--topology", type=click.Path(path_type=Path), help="Topology file (default: the packaged one).")
-def up(topology: Path | None) -> None:
+@click.option("--lab", "lab_name", metavar="LAB", help="The topology LAB runs on (for a lab that declares its own).")
+def up(topology: Path | None, lab_name: str | None) -> None:
     """Bring the lab network up and leave it up (labs then run on it)."""
     from .backends import get_backend
-    from .topology import load
 
-    topo = load(topology)
-    deployment = get_backend("netns").deploy(topo, source=str(topology.resolve()) if topology else "default")
+    topo, source = _topology_option(topology, lab_name)
+    deployment = get_backend("netns").deploy(topo, source=source)
     deployment.record.persistent = True  # only once complete: a half-built run stays a leftover for `clean`
     deployment.record.save()
     console.print(f"up: run {deployment.run_id} ({len(topo.nodes)} nodes, {len(topo.lans)} LANs); 'protolab down' removes it")

@@ -56,11 +56,11 @@ def grade_one(lab, deployment, job: dict[str, Any], launcher=None) -> dict[str, 
 def score_verdict_unusable(lab, problem: str) -> Score:
     """A folder without a usable file: no run; the lab's items checked against nothing, scored 0."""
     from ..expect.match import check
+    from ..lab.network import lab_topology
     from ..lab.runner import parse_params
-    from ..topology import load
     from ..wire.decode import decode_trace
 
-    topology = load()
+    topology = lab_topology(lab)
     verdict = check(lab.expectation(topology, parse_params(lab, {})), decode_trace([], topology, ()), {})
     return score_verdict(verdict, lab.points, f"your submission could not be used: {problem}")
 
@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     from ..backends import get_backend
     from ..confine.session import ConfinedSolution
     from ..lab.catalog import load_lab
+    from ..lab.network import lab_topology, topology_source
     from ..lab.runner import hidden_paths
-    from ..topology import load
 
     argv = sys.argv[1:] if argv is None else argv
     results = os.fdopen(os.dup(1), "w", buffering=1)
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     lab = load_lab(argv[0])
     # never shown to a student's code: every student's feedback and every other submission
     hide = hidden_paths(Path(argv[1])) + tuple(argv[2:])
-    deployment = get_backend("netns").deploy(load())
+    deployment = get_backend("netns").deploy(lab_topology(lab), source=topology_source(lab))
     launcher = ConfinedSolution(Path(lab.source), lab.student_name, deployment.node(lab.student_node).netns,
                                 lab.student_node, limits=lab.student_limits, hide=hide)
     try:
