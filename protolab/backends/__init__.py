@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import BackendError
 
+if TYPE_CHECKING:
+    from .base import Backend
 
-def get_backend(name: str):
+
+def get_backend(name: str) -> Backend:
     """The backend registered under `name`."""
     if name == "netns":
         from .netns import NetnsBackend

@@ -24,7 +24,6 @@ lab run to it, the same way on the host and inside the client container:
 
 from __future__ import annotations
 
-import fcntl
 import os
 import secrets
 import socket
@@ -42,10 +41,10 @@ from ..topology.model import Topology
 from .base import NodeHandle
 from .compose_file import ENV_NODE, WORK_DIR
 from .compose_file import SWITCH_SOCKET as SOCKET
-from .ledger import RunRecord, new_record
-from .netns import destroy
+from .ledger import RunRecord, exclusive_lock, new_record
 from .nsenter import entered
 from .programs import NsenterDeployment
+from .removal import destroy
 from .wiring import plan_ports
 
 READY_TIMEOUT = 15.0  # seconds for the nodes of a stack just brought up to be wired
@@ -143,6 +142,9 @@ class ComposeDeployment(NsenterDeployment):
         """The container's network and mount namespaces: its own binaries and files."""
         return ["nsenter", f"--net={self.netns_of(handle.name)}", f"--mount={self.mntns_of(handle.name)}", "--", *argv]
 
+    def keep_up(self) -> None:
+        raise BackendError(f"the compose backend does not bring networks up itself: {UP_HINT}")
+
     def teardown(self) -> None:
         """Stop this run's programs and remove its files; the containers stay up."""
         try:
@@ -157,10 +159,8 @@ class ComposeDeployment(NsenterDeployment):
 class ComposeBackend:
     name = "compose"
 
-    def deploy(self, topology: Topology, *, persistent: bool = False, source: str = "") -> ComposeDeployment:
+    def deploy(self, topology: Topology, *, source: str = "") -> ComposeDeployment:
         """Attach a run to the running stack (its topology, as the lan-switch says)."""
-        if persistent:
-            raise BackendError(f"the compose backend does not bring networks up itself: {UP_HINT}")
         if os.geteuid() != 0:
             raise BackendError("the compose backend needs root (it enters the containers' namespaces); run with sudo")
         stack, topology = wait_ready()
@@ -244,11 +244,7 @@ def _has_addresses(netns: str, node) -> bool:
 
 def _lock() -> int:
     """One lab run at a time on the stack: two would see each other's frames."""
-    Path(WORK_DIR).mkdir(parents=True, exist_ok=True)
-    fd = os.open(Path(WORK_DIR) / "compose-stack.lock", os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise BackendError("another lab run is using the container stack: try again when it has finished") from None
+    fd = exclusive_lock(Path(WORK_DIR) / "compose-stack.lock")
+    if fd is None:
+        raise BackendError("another lab run is using the container stack: try again when it has finished")
     return fd

@@ -21,7 +21,3 @@ def node_sysctls(node: Node) -> dict[str, str]:
     """Dotted sysctl name → value for one node."""
     return {**QUIET, **(FORWARDING if node.forwarding else {"net.ipv4.ip_forward": "0"})}
 
-
-def proc_path(name: str) -> str:
-    """"net.ipv4.ip_forward" → "net/ipv4/ip_forward" (under /proc/sys)."""
-    return name.replace(".", "/")

@@ -104,6 +104,20 @@ class RunRecord:
         self.path.unlink(missing_ok=True)
 
 
+# -- locks --------------------------------------------------------------------
+def exclusive_lock(path: Path) -> int | None:
+    """An exclusive flock(2) on `path` (created 0600 if need be), held by its
+    descriptor until that is closed; None if another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 # -- the lock on a topology that is up ----------------------------------------
 # A lab run on a topology brought up with `protolab up` holds an flock on the
 # run's lock file for as long as it uses it, and writes who it is into the
@@ -112,12 +126,8 @@ class RunRecord:
 def try_lock(record: RunRecord, holder: str = "") -> int | None:
     """Lock a recorded run for this process: the lock's fd, or None if another
     process holds it or the run has been removed meanwhile."""
-    LEDGER_DIR.mkdir(parents=True, exist_ok=True)
-    fd = os.open(record.lock_path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+    fd = exclusive_lock(record.lock_path)
+    if fd is None:
         return None
     if not record.path.exists():  # removed (by `down`) between our look and our lock
         _unlink_if_same(record.lock_path, fd)

@@ -17,11 +17,12 @@ from ..capture.frames import CapturePoint
 from ..errors import BackendError
 from ..topology import load
 from ..topology.model import Topology
-from .kernel_settings import QUIET, node_sysctls, proc_path
-from .ledger import OwnedProcess, RunRecord, new_record
+from ..kernel.sysctl import write_sysctls
+from .kernel_settings import QUIET, node_sysctls
+from .ledger import RunRecord, new_record
 from .nsenter import entered, netns_path
-from .pids import alive, family, stop_process
 from .programs import NsenterDeployment
+from .removal import destroy
 from .wiring import add_bridges, add_ports, checksum_offload_off, configure_node, plan_ports
 
 WORK_ROOT = Path("/run/protolab/work")
@@ -35,23 +36,12 @@ def switch_ns(run_id: str) -> str:
     return ns_name(run_id, "sw")
 
 
-def _sysctl(path: str, value: str) -> None:
-    """Write a sysctl of the namespace the calling thread is in."""
-    with open(f"/proc/sys/{path}", "w") as f:
-        f.write(value)
-
-
-def _apply(settings: dict[str, str]) -> None:
-    """Write sysctls in the entered namespace, before any interface exists (IPv6 off from the start)."""
-    for name, value in settings.items():
-        _sysctl(proc_path(name), value)
-
-
 @dataclass
 class NetnsDeployment(NsenterDeployment):
     run_id: str
     topology: Topology
     record: RunRecord
+    attached: bool = False  # True for a topology brought up with `protolab up` that a run attaches to
 
     def netns_of(self, name: str) -> str:
         return netns_path(ns_name(self.run_id, name))
@@ -62,6 +52,11 @@ class NetnsDeployment(NsenterDeployment):
     def capture_points(self) -> tuple[CapturePoint, ...]:
         return (CapturePoint(netns_path(switch_ns(self.run_id)), plan_ports(self.topology)),)
 
+    def keep_up(self) -> None:
+        """Only once complete: a half-built run stays a leftover for `clean`."""
+        self.record.persistent = True
+        self.record.save()
+
     def teardown(self) -> None:
         destroy(self.record)
 
@@ -69,11 +64,11 @@ class NetnsDeployment(NsenterDeployment):
 class NetnsBackend:
     name = "netns"
 
-    def deploy(self, topology: Topology, *, persistent: bool = False, source: str = "") -> NetnsDeployment:
+    def deploy(self, topology: Topology, *, source: str = "") -> NetnsDeployment:
         if os.geteuid() != 0:
             raise BackendError("the netns backend needs root (network namespaces); run with sudo")
         run_id = secrets.token_hex(3)
-        record = new_record(run_id, self.name, source or "default", persistent)
+        record = new_record(run_id, self.name, source or "default", False)
         record.namespaces = [switch_ns(run_id)] + [ns_name(run_id, n.name) for n in topology.nodes]
         record.save()  # intent first: a crash from here on is cleaned from the ledger
         deployment = NetnsDeployment(run_id, topology, record)
@@ -91,7 +86,7 @@ class NetnsBackend:
         missing = [n for n in record.namespaces if not os.path.exists(netns_path(n))]
         if missing:
             raise BackendError(f"run {record.run_id} is incomplete (missing {missing[0]}): run 'protolab clean'")
-        return NetnsDeployment(record.run_id, topology, record)
+        return NetnsDeployment(record.run_id, topology, record, attached=True)
 
 
 def _build(run_id: str, topology: Topology) -> None:
@@ -99,14 +94,14 @@ def _build(run_id: str, topology: Topology) -> None:
     from pyroute2 import IPRoute
 
     with entered(switch_ns(run_id), create=True):
-        _apply(QUIET)
+        write_sysctls(QUIET)
         sw = IPRoute()
     try:
         bridges = add_bridges(sw, topology)
         for node in topology.nodes:
             name = ns_name(run_id, node.name)
             with entered(name, create=True):
-                _apply(node_sysctls(node))  # before any interface exists: IPv6 off from the start
+                write_sysctls(node_sysctls(node))  # before any interface exists: IPv6 off from the start
                 ipr = IPRoute()
             try:
                 fd = os.open(netns_path(name), os.O_RDONLY)
@@ -122,54 +117,3 @@ def _build(run_id: str, topology: Topology) -> None:
     finally:
         sw.close()
 
-
-def _stop(processes: list[OwnedProcess]) -> list[str]:
-    """Stop recorded processes (by PID and start time) and what each had forked
-    by then, recorded or not (a run killed while a program was forking could
-    not record its children). An entry whose process has gone, or is a zombie,
-    is skipped: e.g. a program's start gate that ended when its run died before
-    letting it run (see programs.py)."""
-    removed = []
-    for proc in list(processes):
-        if not alive(proc.pid, proc.start_time):
-            continue
-        forked = family(proc.pid, proc.start_time)
-        stop_process(proc.pid, proc.start_time)
-        removed.append(f"process {proc.pid} ({proc.what})")
-        for pid, start in forked:
-            if alive(pid, start):
-                stop_process(pid, start)
-                removed.append(f"process {pid} (forked by {proc.what})")
-    return removed
-
-
-def stop_processes_since(record: RunRecord, before: set[tuple[int, int]]) -> list[str]:
-    """Stop the processes recorded in `record` that are not in `before` (PID,
-    start time) and forget them: what a lab run on a topology that is up
-    started and, interrupted, did not stop itself."""
-    new = [p for p in record.processes if (p.pid, p.start_time) not in before]
-    if not new:
-        return []
-    removed = _stop(new)
-    record.processes = [p for p in record.processes if (p.pid, p.start_time) in before]
-    record.save()
-    return removed
-
-
-def destroy(record: RunRecord) -> list[str]:
-    """Remove exactly what a run's ledger lists: its processes (by PID and
-    start time, with what they forked), its namespaces (with every veth, bridge and firewall rule in
-    them), its work directory, then the ledger entry. Returns what was removed."""
-    from pyroute2 import netns
-
-    removed = _stop(record.processes)
-    for name in record.namespaces:
-        if os.path.exists(netns_path(name)):
-            netns.remove(name)
-            removed.append(f"namespace {name}")
-    if record.workdir and Path(record.workdir).is_dir():
-        import shutil
-
-        shutil.rmtree(record.workdir, ignore_errors=True)
-    record.delete()
-    return removed

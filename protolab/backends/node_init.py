@@ -30,24 +30,25 @@ from ..topology import default_path, loads
 from ..topology.model import Node, Topology
 from .compose_file import ENV_NODE, ENV_TOPOLOGY, SWITCH_SERVICE, runner_node
 from .compose_file import SWITCH_SOCKET as SOCKET
-from .kernel_settings import node_sysctls, proc_path
+from ..kernel.sysctl import read_sysctl
+from .kernel_settings import node_sysctls
 from .wiring import checksum_offload_off, configure_commands
 
 RETRY = 0.05  # seconds between tries while the lan-switch is not listening yet
 SAY_WAITING_AFTER = 10.0
 
 
-def _read_sysctl(path: str) -> str:
+def _current(name: str) -> str:
     try:
-        return Path(f"/proc/sys/{path}").read_text().strip()
+        return read_sysctl(name)
     except OSError:
         return "?"
 
 
 def check_sysctls(node: Node) -> list[str]:
     """What differs from the sysctls the node needs (set by the engine)."""
-    wanted = {proc_path(name): value for name, value in node_sysctls(node).items()}
-    return [f"{key} is {_read_sysctl(key)}, expected {value}" for key, value in wanted.items() if _read_sysctl(key) != value]
+    now = {name: _current(name) for name in node_sysctls(node)}
+    return [f"{name} is {now[name]}, expected {value}" for name, value in node_sysctls(node).items() if now[name] != value]
 
 
 def make_proc_sys_writable() -> None:

@@ -47,6 +47,7 @@ class NsenterDeployment:
     run_id: str
     topology: Topology
     record: RunRecord
+    attached: bool = False
 
     def netns_of(self, name: str) -> str:
         raise NotImplementedError
@@ -81,6 +82,13 @@ class NsenterDeployment:
             raise BackendError(f"cannot run {argv[0]!r} in node {handle.name}: {exc.strerror}") from None
         except subprocess.TimeoutExpired:
             raise BackendError(f"{' '.join(argv)} in node {handle.name} did not finish within {timeout:g} s") from None
+
+    def call(self, handle: NodeHandle, argv: Sequence[str]) -> int:
+        """Run a command in a node on this process's terminal and wait for it; its exit code."""
+        try:
+            return subprocess.call(self.nsenter(handle, argv))
+        except FileNotFoundError as exc:
+            raise BackendError(f"cannot run {argv[0]!r} in node {handle.name}: {exc.strerror}") from None
 
     def popen(self, handle: NodeHandle, argv: Sequence[str], *, what: str, **kwargs) -> subprocess.Popen:
         """Start a program in a node, recorded in the ledger before it can run (see above)."""

@@ -14,21 +14,11 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
-
 from ..backends.base import Deployment
+from ..models.zones import DnsData
 from .nsd import nsd_program
 from .process import NodeProgram, ServiceError, start_together, stop_all
 from .unbound import unbound_program
-from ..models.zones import DnsData
-
-
-def work_dir(deployment: Deployment) -> Path:
-    """The run's own directory for generated files (removed at teardown)."""
-    workdir = getattr(deployment, "workdir", None)
-    if workdir is None:
-        raise ServiceError(f"the {type(deployment).__name__} backend has no work directory for service files")
-    return Path(workdir)
 
 
 class DnsServers:
@@ -44,7 +34,7 @@ class DnsServers:
         self.ready_after: float | None = None
 
     def __enter__(self) -> DnsServers:
-        base = work_dir(self.deployment) / "dns"
+        base = self.deployment.workdir / "dns"
         roots = self.data.root_hints()
         clients = [str(lan.subnet) for lan in self.deployment.topology.lans]
         start = time.monotonic()
@@ -67,7 +57,7 @@ class DnsServers:
         try:
             stop_all(programs)
         finally:
-            shutil.rmtree(work_dir(self.deployment) / "dns", ignore_errors=True)
+            shutil.rmtree(self.deployment.workdir / "dns", ignore_errors=True)
 
     def address(self, node: str) -> str:
         return self.data.addresses[node]

@@ -107,23 +107,21 @@ class NodeProgram:
         if self.proc is not None:
             self.node.deployment.release(self.proc)  # SIGTERM: the program stops what it forked
             self.proc = None
-        record = getattr(self.node.deployment, "record", None)
+        record = self.node.deployment.record
         for pid, start in self.forked:
             stop_process(pid, start, grace=STOP_GRACE, term_after=STOP_GRACE / 4)  # it follows its parent out
-            if record is not None:
-                record.forget_process(pid)
+            record.forget_process(pid)
         self.forked = []
 
     def _record_forked(self) -> None:
         """Put the processes the program forked into the run ledger (by PID and start time), once each."""
-        record = getattr(self.node.deployment, "record", None)
+        record = self.node.deployment.record
         known = {pid for pid, _ in self.forked}
         for pid in descendants(self.proc.pid):
             start = process_start_time(pid)
             if start is not None and pid not in known:
                 self.forked.append((pid, start))
-                if record is not None:
-                    record.add_process(pid, f"{self.what} (forked) in {self.node.name}")
+                record.add_process(pid, f"{self.what} (forked) in {self.node.name}")
 
     def __enter__(self) -> NodeProgram:
         start_together([self])
