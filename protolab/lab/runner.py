@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Mapping
 from ..backends import get_backend
 from ..backends.base import Deployment
 from ..backends.ledger import all_records, try_lock
-from ..backends.netns import stop_processes_since
+from ..backends.removal import stop_processes_since
 from ..backends.nsenter import entered
 from ..capture import PortCapture, write_pcapng
 from ..capture.frames import merge_results
@@ -262,7 +262,7 @@ def _deployment(lab: Lab, fresh: bool, backend: str | None = None,
         if problem:
             raise BackendError(f"{problem}: write its compose file with 'protolab compose --lab {lab.name}' "
                                "and bring that stack up")
-        yield deployment, getattr(deployment, "attached", False)
+        yield deployment, deployment.attached
     finally:
         deployment.teardown()
 
