@@ -438,8 +438,7 @@ def up(topology: Path | None, lab_name: str | None) -> None:
 
     topo, source = _topology_option(topology, lab_name)
     deployment = get_backend("netns").deploy(topo, source=source)
-    deployment.record.persistent = True  # only once complete: a half-built run stays a leftover for `clean`
-    deployment.record.save()
+    deployment.keep_up()  # only once complete: a half-built run stays a leftover for `clean`
     console.print(f"up: run {deployment.run_id} ({len(topo.nodes)} nodes, {len(topo.lans)} LANs); 'protolab down' removes it")
 
 
@@ -448,7 +447,7 @@ def up(topology: Path | None, lab_name: str | None) -> None:
 def down(run_id: str | None) -> None:
     """Remove a topology brought up with `protolab up`."""
     from .backends.ledger import all_records
-    from .backends.netns import destroy
+    from .backends.removal import destroy
 
     persistent = [r for r in all_records() if r.persistent]
     if run_id:
@@ -479,7 +478,6 @@ def exec_cmd(run_id: str | None, dns: bool, node_name: str, command: tuple[str, 
     The command sees the node's network only, and an /etc/resolv.conf naming
     the lab's resolver (bind-mounted for the command alone). With --dns the
     DNS hierarchy answers meanwhile: `protolab exec --dns client -- dig +trace www.example.lab`."""
-    import subprocess
     from contextlib import nullcontext
 
     from .backends import get_backend
@@ -503,11 +501,8 @@ def exec_cmd(run_id: str | None, dns: bool, node_name: str, command: tuple[str, 
     if dns:
         from .servers.hierarchy import DnsServers
     servers = DnsServers(deployment) if dns else nullcontext()
-    try:
-        with servers:  # started before the command, stopped (and waited for) after it
-            code = subprocess.call(deployment.nsenter(node, inner))
-    except FileNotFoundError as exc:
-        raise Failure(f"cannot run nsenter: {exc.strerror}") from None
+    with servers:  # started before the command, stopped (and waited for) after it
+        code = node.call(inner)
     sys.exit(code)
 
 
@@ -537,7 +532,7 @@ def status() -> None:
 def clean(everything: bool) -> None:
     """Remove what crashed or killed runs left behind (only what protolab recorded creating)."""
     from .backends.ledger import all_records
-    from .backends.netns import destroy
+    from .backends.removal import destroy
 
     leftovers = [r for r in all_records() if not r.owner_alive() and (everything or not r.persistent)]
     if not leftovers:
