@@ -3,9 +3,8 @@
 Any capture Wireshark, tcpdump or dumpcap writes will do (see
 protolab.capture.reader). A capture a run wrote says which lab, parameters and
 variant it was made with, the network it was made on and what the kernel
-dropped: those are used unless
-told otherwise. A capture from another network is read with the lab's roles
-mapped onto its addresses (roles.py).
+dropped: those are used unless told otherwise. A capture from another network is read
+with the lab's roles mapped onto its addresses (roles.py).
 """
 
 from __future__ import annotations

@@ -73,10 +73,10 @@ class Node:
 class Topology:
     """The whole lab network. Validated on load (see validate.py)."""
 
-    name: str
+    name: str = field(compare=False)  # equal topologies are the same network, whatever they are called
     lans: tuple[Lan, ...]
     nodes: tuple[Node, ...]
-    description: str = ""
+    description: str = field(default="", compare=False)
     source: str = field(default="", compare=False)  # where it was read from, for messages
     files_dir: str = field(default="", compare=False)  # the folder holding its zones/ (beside its file, or its base's)
 
