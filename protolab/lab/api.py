@@ -91,6 +91,9 @@ class Lab:
     variants: Mapping[str, Limit] = field(default_factory=dict)  # params drawn per student (see variants.py)
     fresh_topology: bool = False  # graded on a new network per submission (state no run can reset)
     topology: str = ""  # a topology file beside the lab file (see network.py); "": the packaged default
+    # facts the procedure may report with ctx.fact(): name (or "pattern*") → meaning, or (meaning, type);
+    # every Fact("name") of the expectation must be declared (see facts.py)
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def student_name(self) -> str:
@@ -128,6 +131,15 @@ class LabContext:
     on_say: Callable[[str], None] | None = None
     stack: ExitStack = field(default_factory=ExitStack)
     _hosts: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from .facts import FactBook
+
+        self.facts = FactBook(self.lab.name, self.lab.facts, self.facts)  # an undeclared name is refused
+
+    def fact(self, name: str, value: Any) -> None:
+        """Report a fact for the expectation's Fact(name) checks; `name` must be in Lab(facts=...)."""
+        self.facts[name] = value
 
     @property
     def topology(self) -> Topology:
