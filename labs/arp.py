@@ -200,11 +200,11 @@ def _resolve_peer(ctx: LabContext, client, peer: NodeHandle) -> None:
     peer_ip = ctx.ip("peer")
     ctx.say(f"client: your resolve() asks who has {peer_ip}")
     mac = _mac(ctx.call_student(client, peer_ip, PEER_TIMEOUT))
-    ctx.facts["resolved"] = mac
+    ctx.fact("resolved", mac)
     ctx.say(f"client: resolve({peer_ip!r}) returned {mac!r}")
     learned = entry_for(peer, client.ip)
-    ctx.facts["peer.client_mac"] = learned.mac if learned else None
-    ctx.facts["peer.client_state"] = learned.state if learned else None
+    ctx.fact("peer.client_mac", learned.mac if learned else None)
+    ctx.fact("peer.client_state", learned.state if learned else None)
     ctx.say(f"peer: neighbour table: {_show(learned, client.ip)}")
 
 
@@ -212,8 +212,8 @@ def _resolve_nobody(ctx: LabContext, client, missing: str, wait: float) -> None:
     ctx.say(f"client: your resolve() asks who has {missing} (nobody does), timeout {wait:g} s")
     answer = _mac(ctx.call_student(client, missing, wait))
     seconds = ctx.last_call_seconds or 0.0  # the call itself, not the sandbox launcher's first start
-    ctx.facts["unresolved.answer"] = answer
-    ctx.facts["unresolved.seconds"] = round(seconds, 3)
+    ctx.fact("unresolved.answer", answer)
+    ctx.fact("unresolved.seconds", round(seconds, 3))
     ctx.say(f"client: resolve({missing!r}) returned {answer!r} after {seconds * 1000:.0f} ms")
 
 
@@ -227,7 +227,7 @@ def _announce(ctx: LabContext, client, peer: NodeHandle, peer_if: str) -> None:
         _ip_neigh(peer, "del", client.ip, "dev", peer_if)
         ctx.say(f"peer: its entry for {client.ip} deleted: peer has never heard of the client")
     before = entry_for(peer, client.ip)
-    ctx.facts["peer.before_announcement"] = before.mac if before else None
+    ctx.fact("peer.before_announcement", before.mac if before else None)
     ctx.say(f"client: gratuitous ARP: {client.ip} is-at {NEW_MAC} (a new network card), to everyone")
     announce(client, NEW_MAC)
     expected = announced_mac_expected(knows, ctx.params["arp_accept"])
@@ -235,7 +235,7 @@ def _announce(ctx: LabContext, client, peer: NodeHandle, peer_if: str) -> None:
         after = wait_for_entry(peer, client.ip, lambda e: e is not None and e.mac == expected, timeout=0.2)
     else:  # proving a non-event: give the kernel a moment
         after = wait_for_entry(peer, client.ip, lambda e: False, timeout=0.02)
-    ctx.facts["peer.after_announcement"] = after.mac if after else None
+    ctx.fact("peer.after_announcement", after.mac if after else None)
     ctx.say(f"peer: neighbour table: {_show(after, client.ip)}")
 
 
@@ -424,4 +424,13 @@ LAB = Lab(
     },
     limits={"arp_accept": OneOf(0, 1, 2), "wait": Range(0.0, 5.0)},
     timeout=3.0,
+    facts={
+        "resolved": "the MAC your resolve() returned for peer",
+        "peer.client_mac": "the MAC peer's kernel holds for the client after your question (None: no entry)",
+        "peer.client_state": "the state of that neighbour entry (STALE, REACHABLE, ...)",
+        "unresolved.answer": "what your resolve() returned for the unused address",
+        "unresolved.seconds": "how long that call took, in seconds",
+        "peer.before_announcement": "the client's MAC in peer's cache before the gratuitous ARP",
+        "peer.after_announcement": "the client's MAC in peer's cache after it",
+    },
 )
