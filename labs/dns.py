@@ -26,7 +26,7 @@ from protolab.report.delegation import render_delegation
 from protolab.models.dnsplan import Exchange, plan_walk
 from protolab.servers.hierarchy import DnsServers
 from protolab.models.zones import DnsData
-from protolab.live.sockets import SocketHost
+from protolab.live.host import Host
 
 INSTRUCTIONS = """\
 A recursive resolver answers "what is the address of www.example.lab?" by
@@ -159,23 +159,22 @@ def procedure(ctx: LabContext) -> None:
         + ", ".join(f"{n} {data.addresses[n]} ({' '.join(z.origin for z in data.served_by(n))})" for n in data.servers)
         + f", resolver {resolver_ip(data)} (Unbound, empty cache)"
     )
-    client = SocketHost(ctx.node("client"))
-    ctx.stack.callback(client.close)
+    client = ctx.host("client")
     name, qtype = ctx.params["name"], ctx.params["qtype"]
     root_ip = data.root_hints()[0][1]
     ctx.say(f"client: your resolve() walks {name} {qtype} starting from the root server {root_ip}")
-    ctx.facts["answer.yours"] = answer_text(ctx.call_student(client, root_ip, name, qtype))
+    ctx.fact("answer.yours", answer_text(ctx.call_student(client, root_ip, name, qtype)))
     ctx.say(f"client: your resolve() returned {short(ctx.facts['answer.yours'])}")
     for attempt, key in ((1, "answer.resolver"), (2, "answer.resolver.again")):
         try:
             reply = ask_resolver(client, resolver_ip(data), name, qtype)
         except (dns.exception.DNSException, OSError) as exc:
             ctx.problems.append(f"the resolver did not answer the lab's question: {exc or type(exc).__name__}")
-            ctx.facts[key] = "no answer from the resolver"
+            ctx.fact(key, "no answer from the resolver")
             continue
-        ctx.facts[key] = answer_text((dns.rcode.to_text(reply.rcode()), [
+        ctx.fact(key, answer_text((dns.rcode.to_text(reply.rcode()), [
             (rrset.name.to_text(), dns.rdatatype.to_text(rrset.rdtype), rdata.to_text()) for rrset in reply.answer for rdata in rrset
-        ]))
+        ])))
         ctx.say(f"client: asked the resolver ({'again, ' if attempt == 2 else ''}RD=1): {short(ctx.facts[key])}")
 
 
@@ -195,7 +194,7 @@ def resolver_ip(data: DnsData) -> str:
     return data.addresses[data.resolvers[0]]
 
 
-def ask_resolver(client: SocketHost, resolver: str, name: str, qtype: str):
+def ask_resolver(client: Host, resolver: str, name: str, qtype: str):
     query = dns.message.make_query(name, qtype)  # RD=1: the resolver does the walk
     with client.udp_socket() as sock:
         reply = dns.query.udp(query, resolver, timeout=2.0, sock=sock)
@@ -365,4 +364,9 @@ LAB = Lab(
     params={"name": "www.example.lab", "qtype": "A"},
     timeout=5.0,
     views=(delegation_view,),
+    facts={
+        "answer.yours": "what your resolve() returned, as one line: 'RCODE: owner TYPE value; ...'",
+        "answer.resolver": "the resolver's answer to the same question, the same way",
+        "answer.resolver.again": "the resolver's answer when asked a second time (from its cache)",
+    },
 )
