@@ -93,8 +93,8 @@ def procedure(ctx: LabContext) -> None:
     ctx.say(f"client: your connect() runs from {client.ip}:{client_port}")
     ctx.call_student(client, ctx.ip("web"), port, client_port)
     accepted = _wait_accept(listener, web, port, (client.ip, client_port))
-    ctx.facts["web.accepted"] = accepted is not None and accepted.peer == (client.ip, client_port)
-    ctx.facts["web.state"] = state_of(web, port, (client.ip, client_port)) or "CLOSED (no socket)"
+    ctx.fact("web.accepted", accepted is not None and accepted.peer == (client.ip, client_port))
+    ctx.fact("web.state", state_of(web, port, (client.ip, client_port)) or "CLOSED (no socket)")
     if accepted:
         ctx.say(f"web: accept() returned a connection from {accepted.peer[0]}:{accepted.peer[1]}")
 
@@ -183,4 +183,8 @@ LAB = Lab(
     # with --student: web listens on a port of the student's own, and the client uses one of its own
     variants={"port": Range(8000, 8999), "client_port": Range(40000, 49999)},
     timeout=5.0,
+    facts={
+        "web.accepted": ("web's accept() returned the client's connection", bool),
+        "web.state": "web's kernel state of the connection after your code returned",
+    },
 )
