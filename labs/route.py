@@ -156,12 +156,12 @@ def procedure(ctx: LabContext) -> None:
     ctx.say("client, router, web: ARP caches emptied, every MAC must be asked for again")
     table = routes(router)
     default = default_route(table)
-    ctx.facts["router: default route"] = str(default) if default else "none"
+    ctx.fact("router: default route", str(default) if default else "none")
     ctx.say(f"router: routes {'; '.join(map(str, table))}" + ("" if default else " — no default route"))
 
     def ask(dst: str, ttl: int) -> None:
         key = probe_key(dst, ttl)
-        ctx.facts[key] = describe(ctx.call_student(client, dst, ttl, lan))
+        ctx.fact(key, describe(ctx.call_student(client, dst, ttl, lan)))
         ctx.say(f"your {key} → {ctx.facts[key]}")
 
     if "forward" in parts:
@@ -175,7 +175,7 @@ def procedure(ctx: LabContext) -> None:
         before = icmp_counters(router)
         ask(UNROUTABLE, FORWARD_TTL)
         counted = icmp_counters(router) - before
-        ctx.facts["router: packets dropped for lack of a route"] = counted.no_route
+        ctx.fact("router: packets dropped for lack of a route", counted.no_route)
         if counted.no_route and not counted.dest_unreachable_sent:
             ctx.inconclusive(
                 "the router dropped the packet for lack of a route but its kernel held back the 'net unreachable': "
@@ -417,4 +417,9 @@ LAB = Lab(
     columns=("client", "router", "web"),
     params={"part": "all"},
     timeout=5.0,
+    facts={
+        "probe(*)": "what your probe() returned for that destination and TTL, in words",
+        "router: default route": "the router's default route, or 'none'",
+        "router: packets dropped for lack of a route": ("the router's no-route drops during the unroutable part", int),
+    },
 )
