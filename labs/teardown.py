@@ -480,4 +480,12 @@ LAB = Lab(
     limits={"port": Range(1, 65535), "client_port": Range(0, 65535, note="0 picks a free one"),
             "closer": OneOf("client", "server")},
     timeout=5.0,
+    facts={
+        "web.read": ("the bytes web's application read from the connection", bytes),
+        "web.state_after_your_fin": "web's socket state once your FIN arrived (client closes first)",
+        "web.state_after_its_fin": "web's socket state after web sent its FIN",
+        "web.state_when_your_fin_left": "web's socket state when your FIN left (web closes first)",
+        "web.state_at_end": "web's socket state at the end ('gone': no socket)",
+        "web.time_wait_left_s": "seconds left on web's TIME_WAIT timer at the end (0: none)",
+    },
 )
