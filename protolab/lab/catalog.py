@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
-from ..errors import LabError
+from ..errors import AuthorError, LabError, ProtolabError
 from .api import Lab
 
 
@@ -39,7 +39,31 @@ def load_lab(name: str) -> Lab:
     lab = getattr(module, "LAB", None)
     if not isinstance(lab, Lab):
         raise LabError(f"{path} defines no LAB = Lab(...)")
-    return Lab(**{**lab.__dict__, "source": str(path)})
+    lab = Lab(**{**lab.__dict__, "source": str(path)})
+    check_declared_facts(lab)
+    return lab
+
+
+def check_declared_facts(lab: Lab) -> None:
+    """AuthorError unless every Fact(...) of the lab's expectation (default parameters, the lab's
+    topology) is declared in Lab(facts=...): a typo there would fail every student, silently."""
+    from .facts import undeclared
+    from .network import lab_topology
+
+    try:
+        expectation = lab.expectation(lab_topology(lab), dict(lab.params))
+    except ProtolabError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure here is the lab file's
+        from ..confine.inside import describe_exception
+
+        raise AuthorError(f"lab {lab.name}: its expectation cannot be built with the default parameters: "
+                          f"{describe_exception(exc)}") from None
+    missing = undeclared(expectation, lab.facts)
+    if missing:
+        known = ", ".join(sorted(lab.facts)) or "none"
+        raise AuthorError(f"lab {lab.name}: its expectation checks Fact({missing[0]!r}), which Lab(facts=...) "
+                          f"does not declare (declared: {known})")
 
 
 def load_solution(path: str | Path, lab: Lab) -> Callable[..., Any]:
