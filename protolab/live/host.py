@@ -3,7 +3,9 @@
 Sockets are opened once, inside the node's namespace, and reused: a fresh
 scapy socket per packet costs ~24 ms on this kind of machine, a reused raw
 socket a few microseconds. Replies are matched with scapy's `answers()`
-(TCP's with sequence numbers that wrap, see tcp.tcp_answers).
+(TCP's with sequence numbers that wrap, see tcp.tcp_answers). `Host` also
+hands out ordinary kernel sockets of the node (`udp_socket`, `tcp_socket`)
+for what the node's own kernel should carry.
 """
 
 from __future__ import annotations
@@ -29,10 +31,48 @@ PACKET_OUTGOING = 4
 
 
 class Host:
-    """Packet I/O in one node: IP packets routed by the node's kernel, or raw Ethernet frames."""
+    """The `client` a student's function gets: packet I/O and kernel sockets in one node.
+
+    The same class in every lab (a lab may hand a subclass that adds only lab-side
+    bookkeeping, such as kernel.tcpwatch.WatchedHost); inside the student's sandbox
+    it is rebuilt in the node itself (`confined_handle` / `in_node`). What a
+    student may use:
+
+    Attributes
+        name, iface      the node ("client") and the interface packets leave by ("eth0")
+        ip, mac          that interface's IPv4 address and MAC, as strings
+        gateway          the node's default gateway (a string), or None
+
+    Hand-made packets (scapy)
+        send(pkt)                 send an IP packet (the node's kernel routes it and finds the
+                                  next hop's MAC) or an Ether frame (sent exactly as built;
+                                  Ether(dst=...) required). Unset sources are this node's.
+        sr1(pkt, timeout=1.0)     send, then return the first packet that answers it (scapy's
+                                  answers(): ports swapped, or an ICMP error quoting it; TCP
+                                  by its acknowledgement), or None after `timeout` s. IP in,
+                                  IP out; Ether in, Ether out.
+        recv(match=None, timeout=1.0)
+                                  the next incoming Ether frame for which match(frame) is
+                                  true (any frame without match), or None after `timeout` s.
+
+        Every incoming frame no call took is kept, oldest first, and the next
+        recv() (or sr1()) looks at those first: frames that arrived before the
+        call, or that an earlier sr1()/recv() passed over, are never lost. The
+        host's own outgoing frames are not received.
+
+    Kernel sockets (the node's own UDP/TCP, for a protocol the kernel should carry)
+        udp_socket()              a UDP socket of the node (non-blocking, unbound: bind() it
+                                  or let sendto() pick a port); close it when done
+        tcp_socket(server, port=53, timeout=1.0)
+                                  a TCP socket of the node connected to server:port (then
+                                  non-blocking); raises OSError if the connection fails
+
+    Sockets of scapy's own sr1()/send() also work inside the node, only slower.
+    """
 
     def __init__(self, handle: NodeHandle, iface: str | None = None) -> None:
         node = handle.node
+        self._handle = handle
         self._node = node
         self.name = node.name
         self.iface = iface or node.interfaces[0].name
@@ -145,6 +185,25 @@ class Host:
             frame = self._read()
             if frame is not None:
                 self._backlog.append(frame)
+
+    # -- kernel sockets ----------------------------------------------------
+    def udp_socket(self) -> socket.socket:
+        """A UDP socket in this node (non-blocking, as dnspython wants it); close it when done."""
+        sock = self._handle.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        return sock
+
+    def tcp_socket(self, server: str, port: int = 53, timeout: float = 1.0) -> socket.socket:
+        """A TCP socket in this node, already connected to server:port (then non-blocking)."""
+        sock = self._handle.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect((server, port))
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     def close(self) -> None:
         close_soon(self._l2)  # a packet socket takes 8-20 ms to close: not on the lab's path
