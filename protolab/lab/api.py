@@ -94,6 +94,8 @@ class Lab:
     # facts the procedure may report with ctx.fact(): name (or "pattern*") → meaning, or (meaning, type);
     # every Fact("name") of the expectation must be declared (see facts.py)
     facts: Mapping[str, Any] = field(default_factory=dict)
+    # what limits cannot say (two parameters that must differ): params → why they cannot be used, or None
+    check_params: Callable[[Mapping[str, Any]], str | None] | None = None
 
     @property
     def student_name(self) -> str:
