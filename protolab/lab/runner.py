@@ -186,7 +186,8 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
 
 def parse_params(lab: Lab, raw: Mapping[str, str]) -> dict[str, Any]:
     """Lab parameters: the lab's defaults, overridden by KEY=VALUE strings typed like
-    the default, and checked against the lab's `limits` (ranges, choices).
+    the default, and checked against the lab's `limits` (ranges, choices), then as a
+    whole by its `check_params` hook.
 
     A float must be finite (no nan, no inf): no lab can wait or count with those."""
     params = dict(lab.params)
@@ -203,6 +204,9 @@ def parse_params(lab: Lab, raw: Mapping[str, str]) -> dict[str, Any]:
         if problem:
             raise LabError(f"parameter {key}={text!r}: {problem}")
         params[key] = value
+    problem = lab.check_params(params) if lab.check_params is not None else None
+    if problem:
+        raise LabError(f"lab {lab.name}: {problem}")
     return params
 
 
