@@ -27,11 +27,11 @@ from scapy.packet import Packet
 
 from ..backends.base import NodeHandle
 from ..live.host import Host, InNode
+from ..wire.words import canonical_flags
 from .sockstate import SockProbe, TcpConn
 
 GONE = "gone"  # the state word for "the kernel has no socket for the connection"
 SETTLE_S = 0.02  # longest wait for the peer's kernel to take in earlier segments
-FLAG_ORDER = "FSRPAUEC"
 
 
 @dataclass(frozen=True)
@@ -151,5 +151,4 @@ def watched(flow: tuple[tuple[str, int], tuple[str, int]], pkt: Packet) -> bool:
 
 def segment_facts(pkt: Packet) -> tuple[str, int, int, int]:
     tcp = pkt[TCP]
-    flags = "".join(f for f in FLAG_ORDER if f in str(tcp.flags))
-    return flags, int(tcp.seq), int(tcp.ack), len(bytes(tcp.payload))
+    return canonical_flags(str(tcp.flags)), int(tcp.seq), int(tcp.ack), len(bytes(tcp.payload))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from functools import lru_cache
 from types import MappingProxyType
 from typing import AbstractSet as Set, Any, Iterable, Mapping
 
@@ -34,21 +33,12 @@ from ..topology.model import Topology
 from . import fastdecode
 from .checksums import verify
 from .dnsmsg import DNS_PORT, dns_layer, dns_summary
+from .words import canonical_flags, flag_words, icmp_name
 
 BROADCAST = "ff:ff:ff:ff:ff:ff"
-TCP_FLAG_ORDER = "FSRPAUEC"
 ETHERTYPE_IPV4, ETHERTYPE_ARP = 0x0800, 0x0806
 ARPHRD_ETHER = 1
 PACKET_BROADCAST = 1
-ICMP_NAMES = {
-    (0, None): "echo reply",
-    (8, None): "echo request",
-    (3, 0): "net unreachable",
-    (3, 1): "host unreachable",
-    (3, 3): "port unreachable",
-    (3, None): "destination unreachable",
-    (11, None): "time exceeded",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,23 +216,12 @@ def _tcp(tcp: TCP, ip: IP) -> dict[str, Any]:
         "dport": tcp.dport,
         "seq": tcp.seq,
         "ack": tcp.ack,
-        "flags": "".join(f for f in TCP_FLAG_ORDER if f in flags),
+        "flags": canonical_flags(flags),
         "window": tcp.window,
         "len": len(payload),
         "mss": mss,
         "payload": payload,
     }
-
-
-@lru_cache(maxsize=1024)
-def tcp_flag_words(flags: str) -> str:
-    """"SA" → "SYN-ACK", "PA" → "PSH-ACK", "" → "(no flags)"."""
-    names = {"F": "FIN", "S": "SYN", "R": "RST", "P": "PSH", "A": "ACK", "U": "URG", "E": "ECE", "C": "CWR"}
-    return "-".join(names[f] for f in TCP_FLAG_ORDER if f in flags) or "(no flags)"
-
-
-def icmp_name(type_: int, code: int) -> str:
-    return ICMP_NAMES.get((type_, code)) or ICMP_NAMES.get((type_, None)) or f"type {type_} code {code}"
 
 
 def summarize(layers: Mapping[str, Mapping[str, Any]]) -> str:
@@ -271,7 +250,7 @@ def _summary(layers: Mapping[str, Mapping[str, Any]]) -> str:
         t = layers["tcp"]
         data = f" len={t['len']}" if t["len"] else ""
         ack = f" ack={t['ack']}" if "A" in t["flags"] else ""
-        return f"TCP {ip['src']}:{t['sport']} → {ip['dst']}:{t['dport']} {tcp_flag_words(t['flags'])} seq={t['seq']}{ack}{data}"
+        return f"TCP {ip['src']}:{t['sport']} → {ip['dst']}:{t['dport']} {flag_words(t['flags'])} seq={t['seq']}{ack}{data}"
     if "udp" in layers:
         u = layers["udp"]
         return f"UDP {ip['src']}:{u['sport']} → {ip['dst']}:{u['dport']} len={u['len']}"

@@ -24,6 +24,8 @@ import dns.opcode
 import dns.rcode
 import dns.rdatatype
 
+from .words import dns_labels
+
 DNS_PORT = 53
 HEADER = struct.Struct("!HHHHHH")
 
@@ -79,36 +81,9 @@ def _records(section) -> tuple[tuple[str, str, str], ...]:
     )
 
 
-def dns_words(layer: Mapping[str, Any]) -> str:
-    """A short description: "query A www.example.lab. id=0x1a2b" or
-    "response NOERROR (referral) id=0x1a2b ..."."""
-    question = f"{layer.get('qtype') or '?'} {layer.get('qname') or '?'}"
-    ident = f"id=0x{layer.get('id', 0):04x}"
-    flags = [f for f in ("aa", "tc", "rd", "ra") if layer.get(f)]
-    flag_text = f" [{' '.join(f.upper() for f in flags)}]" if flags else ""
-    if not layer.get("qr"):
-        return f"DNS query {question} {ident}{flag_text}"
-    return f"DNS {outcome(layer)} {question} {ident}{flag_text}"
-
-
-def outcome(layer: Mapping[str, Any]) -> str:
-    """What a response says, in a word or three: "answer 3 rr", "referral to lab.", "NXDOMAIN", "truncated"."""
-    rcode = layer.get("rcode", "NOERROR")
-    if layer.get("tc"):
-        return "truncated"
-    if rcode != "NOERROR":
-        return rcode
-    answers = layer.get("answers") or ()
-    if answers:
-        return f"answer {len(answers)} rr"
-    ns = [r for r in layer.get("authority") or () if r[1] == "NS"]
-    if ns and not layer.get("aa"):
-        return f"referral to {ns[0][0]}"
-    return "no data"
-
-
 def dns_summary(layers: Mapping[str, Mapping[str, Any]]) -> str:
     """A one-line, tcpdump-like description of a frame carrying DNS."""
     ip, dns_ = layers["ip"], layers["dns"]
     transport = layers.get(dns_["transport"], {})
-    return f"{dns_['transport'].upper()} {ip['src']}:{transport.get('sport')} → {ip['dst']}:{transport.get('dport')} {dns_words(dns_)}"
+    words = dns_labels(dns_)[0].removesuffix(" (TCP)")  # the transport is named first
+    return f"{dns_['transport'].upper()} {ip['src']}:{transport.get('sport')} → {ip['dst']}:{transport.get('dport')} DNS {words}"

@@ -28,6 +28,7 @@ from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 from ..capture.frames import LINKTYPE_ETHERNET
 from . import decode as _decode  # split_link and the checksum layer (at call time: decode imports this module)
 from .dnsmsg import DNS_PORT, dns_layer
+from .words import canonical_flags
 
 ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_8021Q, ETHERTYPE_8021AD = 0x0800, 0x0806, 0x8100, 0x88A8
 VLAN_CLASSES = {ETHERTYPE_8021Q: Dot1Q, ETHERTYPE_8021AD: Dot1AD}
@@ -245,8 +246,7 @@ def _quoted_transport_known(packet: bytes, start: int, end: int, proto: int, fra
 
 
 def _tcp_flags(value: int) -> str:
-    flags = str(TCP(flags=value).flags)
-    return "".join(f for f in _decode.TCP_FLAG_ORDER if f in flags)
+    return canonical_flags(str(TCP(flags=value).flags))
 
 
 def _mac(raw: bytes) -> str:

@@ -68,8 +68,8 @@ def test_a_resolver_answer_offers_recursion():
 
 
 def test_summary_names_the_dns_message():
-    assert summarize(decode_layers(FRAMES["query_udp"])).endswith(f"DNS query A www.example.lab. id=0x{dns('query_udp')['id']:04x}")
-    assert "DNS referral to lab." in summarize(decode_layers(FRAMES["referral_glue"]))
+    assert summarize(decode_layers(FRAMES["query_udp"])).endswith(f"DNS query A www.example.lab. id 0x{dns('query_udp')['id']:04x}")
+    assert "DNS referral → lab." in summarize(decode_layers(FRAMES["referral_glue"]))
     assert summarize(decode_layers(FRAMES["answer_tcp"])).startswith("TCP 10.0.2.13:53 → 10.0.1.10:")
 
 

@@ -82,7 +82,7 @@ def test_other_protocols():
         "ARP 10.0.1.1 is-at 02:00:00:00:01:01",
         "ICMP echo request",
         "ICMP time exceeded for 10.0.1.10 → 10.0.2.80",
-        "ICMP dest unreachable (port)",
+        "ICMP port unreachable",
         "UDP 10.0.1.10:5353 → 10.0.2.53:53 len=3",
         "Ether / Raw",
     ]
