@@ -39,7 +39,7 @@ from ..errors import BackendError
 from ..topology import loads
 from ..topology.model import Topology
 from .base import NodeHandle
-from .compose_file import ENV_NODE, WORK_DIR
+from .compose_file import WORK_DIR
 from .compose_file import SWITCH_SOCKET as SOCKET
 from .ledger import RunRecord, exclusive_lock, new_record
 from .nsenter import entered
@@ -50,11 +50,6 @@ from .wiring import plan_ports
 READY_TIMEOUT = 15.0  # seconds for the nodes of a stack just brought up to be wired
 UP_HINT = "bring it up in the project folder with 'docker compose up -d' (or docker-compose, podman-compose)"
 MAX_NODES = 4096
-
-
-def inside_node() -> str | None:
-    """The node this process runs in, if it runs in a lab container."""
-    return os.environ.get(ENV_NODE) or None
 
 
 # -- the stack, from the lan-switch ------------------------------------------------

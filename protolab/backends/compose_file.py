@@ -53,7 +53,6 @@ SWITCH_SERVICE = "lan-switch"  # never a node's name: those have no '-'
 NODE_CAPS = ("NET_ADMIN", "NET_RAW")
 RUNNER_CAPS = ("SYS_ADMIN",)  # setns into the other nodes' namespaces, mounts of the sandbox
 SWITCH_CAPS = ("NET_ADMIN",)  # move veth peers into the nodes' namespaces
-DEFAULT_FILE = "docker-compose.yml"
 
 
 def container_name(service: str) -> str:

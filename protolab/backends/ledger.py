@@ -83,10 +83,6 @@ class RunRecord:
         tmp.write_text(json.dumps(asdict(self), indent=1))
         os.replace(tmp, self.path)
 
-    def add_namespace(self, name: str) -> None:
-        self.namespaces.append(name)
-        self.save()
-
     def add_process(self, pid: int, what: str) -> None:
         """Record a process by PID and start time (nothing if it has already gone)."""
         start = process_start_time(pid)

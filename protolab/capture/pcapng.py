@@ -32,13 +32,11 @@ from protolab.capture.reader import (
     OPT_ENDOFOPT,
     SHB,
     SHB_USERAPPL,
-    CaptureError,
     open_capture,
 )
 
-__all__ = ["MAX_BLOCK_BYTES", "MAX_FILE_BYTES", "PcapngError", "read_pcapng", "write_pcapng"]
+__all__ = ["MAX_BLOCK_BYTES", "MAX_FILE_BYTES", "read_pcapng", "write_pcapng"]
 
-PcapngError = CaptureError  # the name older callers catch
 SNAPLEN = 65535
 DROPS_COMMENT = "drops: the capture socket's, for all interfaces (one socket serves them all; the others report 0)"
 

@@ -46,14 +46,6 @@ class RstGuard:
         self.active = True
         return self
 
-    def dropped(self) -> int:
-        """How many RSTs the guard has swallowed so far."""
-        out = self.node.run(["nft", "list", "table", "ip", self.table]).stdout
-        for line in out.splitlines():
-            if "counter packets" in line:
-                return int(line.split("counter packets")[1].split()[0])
-        return 0
-
     def __exit__(self, *exc) -> None:
         if self.active:
             self.node.run(["nft", "delete", "table", "ip", self.table])

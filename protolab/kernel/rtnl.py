@@ -19,7 +19,7 @@ from ..backends.nsenter import entered
 NETLINK_ROUTE = 0
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-RTM_NEWROUTE, RTM_GETROUTE = 24, 26
+RTM_GETROUTE = 26
 RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH = 28, 29, 30
 
 NLMSGHDR = struct.Struct("=IHHII")  # length, type, flags, sequence, port id

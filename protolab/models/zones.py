@@ -203,10 +203,6 @@ class DnsData:
     def node_at(self, address: str) -> str | None:
         return next((node for node, ip in self.addresses.items() if ip == address), None)
 
-    def zones_at(self, address: str) -> tuple[str, ...]:
-        node = self.node_at(address)
-        return tuple(z.origin for z in self.served_by(node)) if node else ()
-
     def root_hints(self) -> tuple[tuple[str, str], ...]:
         """(server name, address) of the root zone's servers, from the root zone itself."""
         root = self.zone(".")
