@@ -1,7 +1,8 @@
 """One exception base with a few subclasses, each carrying a one-line message.
 
 A failed expectation is a returned verdict, never an exception: these are for
-a broken topology, backend, capture or lab (the CLI maps them to exit code 2).
+a broken topology, backend or lab (the CLI maps them to exit code 2). A capture
+that cannot be read is capture.reader.CaptureError, a ValueError.
 """
 
 
@@ -15,10 +16,6 @@ class TopologyError(ProtolabError):
 
 class BackendError(ProtolabError):
     """Deploying, entering or tearing down the lab's network failed."""
-
-
-class CaptureError(ProtolabError):
-    """A capture could not be started, read or written."""
 
 
 class LabError(ProtolabError):
