@@ -15,7 +15,7 @@ def probe(client, server_ip: str):
 
 
 def procedure(ctx):
-    ctx.facts["mtu"] = ctx.call_student(ctx.host("client"), ctx.ip("web"))
+    ctx.fact("mtu", ctx.call_student(ctx.host("client"), ctx.ip("web")))
 
 
 def expectation(topology, params):
@@ -32,4 +32,4 @@ def expectation(topology, params):
 
 LAB = Lab(name="pmtu", title="path MTU", summary="a smaller MTU on the server LAN", instructions="-",
           student=probe, procedure=procedure, expectation=expectation, columns=("client", "router", "web"),
-          topology="pmtu.toml")
+          topology="pmtu.toml", facts={"mtu": "the next-hop MTU probe() read from the router's ICMP error"})
