@@ -25,16 +25,28 @@ def labs_dir() -> Path:
 
 
 def lab_names() -> list[str]:
+    """The labs in labs_dir(): every NAME.py but _private ones and test_NAME.py (a lab's tests may sit beside it)."""
     folder = labs_dir()
-    return sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("_")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith(("_", "test_")))
 
 
 def load_lab(name: str) -> Lab:
     """The LAB object of labs/NAME.py."""
     path = labs_dir() / f"{name}.py"
-    if not path.is_file():
+    if not path.is_file() or name.startswith("test_"):
         known = ", ".join(lab_names()) or "none"
         raise LabError(f"no lab named '{name}' in {labs_dir()} (known: {known})")
+    return load_lab_file(path)
+
+
+def load_lab_file(path: str | Path) -> Lab:
+    """The LAB object of a lab file anywhere (a lab being written, its tests), checked as load_lab checks it."""
+    path = Path(path)
+    if not path.is_file():
+        raise LabError(f"lab file {path} does not exist")
+    name = path.stem
     module = _import(path, f"protolab_lab_{name}")
     lab = getattr(module, "LAB", None)
     if not isinstance(lab, Lab):
