@@ -132,6 +132,20 @@ def list_labs() -> None:
     console.print(table)
 
 
+@cli.command("new")
+@click.argument("name")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=None,
+              help="Folder to write in (default: the labs folder, $PROTOLAB_LABS or ./labs).")
+def new_lab(name: str, folder: Path | None) -> None:
+    """Write a working skeleton lab NAME.py and its pytest file test_NAME.py (see docs/authoring.md)."""
+    from .lab.catalog import labs_dir
+    from .lab.skeleton import write_skeleton
+
+    lab, test = write_skeleton(name, folder if folder is not None else labs_dir())
+    console.print(f"wrote {lab}\nwrote {test}\nnext: sudo protolab run {name}   (with PROTOLAB_LABS={lab.parent} "
+                  f"if that is not your labs folder); sudo pytest {test}", markup=False, soft_wrap=True)
+
+
 @cli.command()
 @click.argument("lab_name", metavar="LAB")
 def show(lab_name: str) -> None:
