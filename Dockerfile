@@ -1,5 +1,5 @@
 # One image for every node of the lab network (see docker-compose.yml): the
-# node's role is chosen by its command, `protolab node-init NODE`.
+# node's role is chosen by its command, `protolab-node NODE`.
 #
 #   docker compose build && docker compose up -d
 #
@@ -46,4 +46,4 @@ ENV PATH=/opt/protolab/bin:$PATH \
     PROTOLAB_LABS=/srv/protolab/labs \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /srv/protolab
-CMD ["protolab", "node-init", "--help"]
+CMD ["protolab-node", "--help"]

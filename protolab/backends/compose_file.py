@@ -30,10 +30,10 @@ Design points (see also protolab/backends/compose.py and switch_init.py):
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from ..topology.model import Node, Topology
 from .kernel_settings import QUIET, node_sysctls
@@ -136,8 +136,9 @@ HEADER = """\
 
 def render(topology: Topology, source: str = "default") -> str:
     """The text of docker-compose.yml for a topology."""
-    body = "\n".join(_yaml(compose_model(topology, source), 0))
-    return HEADER.format(name=topology.name, source=source) + "\n" + body + "\n"
+    body = yaml.dump(compose_model(topology, source), Dumper=_Dumper, sort_keys=False, width=1 << 16,
+                     allow_unicode=True, default_flow_style=False)
+    return HEADER.format(name=topology.name, source=source) + "\n" + body
 
 
 def write(path: Path, topology: Topology, source: str = "default") -> bool:
@@ -149,50 +150,12 @@ def write(path: Path, topology: Topology, source: str = "default") -> bool:
     return True
 
 
-# -- a small YAML writer: mappings, lists and scalars, in a fixed style ------
-_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
-_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+class _Dumper(yaml.SafeDumper):
+    """Mappings as blocks, a list of plain values on one line (`cap_add: [NET_ADMIN, NET_RAW]`)."""
+
+    def represent_list(self, data: list) -> yaml.Node:
+        flat = not any(isinstance(item, (dict, list)) for item in data)
+        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
 
 
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _RESERVED:
-        return text
-    return json.dumps(text)  # a JSON string is a valid double-quoted YAML scalar
-
-
-def _yaml(value: Any, indent: int) -> list[str]:
-    pad = "  " * indent
-    lines: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if _is_block(item):
-                lines.append(f"{pad}{_scalar(key)}:")
-                lines += _yaml(item, indent + 1)
-            else:
-                lines.append(f"{pad}{_scalar(key)}: {_inline(item)}")
-        return lines
-    for item in value:  # a list of mappings
-        sub = _yaml(item, indent + 1)
-        lines.append(f"{pad}- {sub[0].lstrip()}")
-        lines += sub[1:]
-    return lines
-
-
-def _is_block(value: Any) -> bool:
-    """A non-empty mapping, or a list holding mappings: written on lines of their own."""
-    if isinstance(value, dict):
-        return bool(value)
-    return isinstance(value, list) and any(isinstance(x, (dict, list)) for x in value)
-
-
-def _inline(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_scalar(x) for x in value) + "]"
-    if isinstance(value, dict):
-        return "{}"
-    return _scalar(value)
+_Dumper.add_representer(list, _Dumper.represent_list)

@@ -13,7 +13,7 @@ are not needed either.
 The switch listens on a unix socket in the work directory, which every
 container (and the host) sees at the same path (SOCKET):
 
-- a node's `node-init` registers: it sends its network and mount namespaces
+- a node's `protolab-node` registers: it sends its network and mount namespaces
   (SCM_RIGHTS); the switch adds the node's ports, peers moved into the node,
   and answers; the node then configures its side and keeps the connection
   open for as long as the container lives (its `sleep` inherits it), so the
