@@ -1,12 +1,20 @@
-"""The expectation core: match observed frames against expectations. No I/O."""
+"""The expectation core: match observed frames against expectations. No I/O.
 
-from .expr import AnyOf, Context, F, Fact, Field, Flags, Layer, OnLink, SentBy, Unknowable, V, Var
+Values (expr.py): F/Field, V/Var, Fact, Seq, SeqNumber; conditions (cond.py):
+comparisons, .isin, .is_, .between, Flags, Layer, SentBy, OnLink, AnyOf (|),
+& and ~; the shape of an expectation (model.py): Step, InAnyOrder, Either,
+Check, Never, START; matching (match.py): check.
+"""
+
+from .cond import AnyOf, Cond, Flags, Layer, OnLink, SentBy
+from .expr import Context, F, Fact, Field, Seq, SeqNumber, Unknowable, V, Var
 from .match import check
-from .model import START, Check, Expectation, Never, Step
+from .model import START, Check, Either, Expectation, InAnyOrder, Never, Step
 from .trace import Frame, Trace, make_trace
 from .verdict import ItemResult, Status, Verdict
 
 __all__ = [
-    "AnyOf", "Check", "Context", "Expectation", "F", "Fact", "Field", "Flags", "Frame", "ItemResult", "Layer",
-    "Never", "OnLink", "START", "SentBy", "Status", "Step", "Trace", "Unknowable", "V", "Var", "Verdict", "check", "make_trace",
+    "AnyOf", "Check", "Cond", "Context", "Either", "Expectation", "F", "Fact", "Field", "Flags", "Frame", "InAnyOrder",
+    "ItemResult", "Layer", "Never", "OnLink", "START", "SentBy", "Seq", "SeqNumber", "Status", "Step", "Trace",
+    "Unknowable", "V", "Var", "Verdict", "check", "make_trace",
 ]

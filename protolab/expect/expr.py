@@ -1,11 +1,21 @@
-"""A tiny expression language for expectations, able to explain itself.
+"""Values of the expectation language: fields, bindings, facts, literals and their sums.
 
     F("tcp.ack") == V("isn") + 1
 
-builds a condition that, evaluated on a frame with bindings, is true or false
-and can say in words why it failed: "tcp.ack is 1000, expected isn + 1 = 1001".
-Expressions are data (frozen, comparable by identity only because == builds a
-condition), so expectations can be printed and stored.
+builds a condition (cond.py) that, evaluated on a frame with bindings, is true
+or false and can say in words why it failed: "tcp.ack is 1000, expected
+isn + 1 = 1001". Expressions are data (frozen, comparable by identity only,
+because == builds a condition), so expectations can be printed and stored.
+
+A condition or expression has no truth value: `F("a") == 1 and F("b") == 2`,
+`0 < F("x") < 5` and `F("x") in (1, 2)` would silently keep one part or none,
+so they raise AuthorError saying what to write instead.
+
+A field path is checked against protolab/wire/fields.py when the Field is
+built. A value read from a field the registry marks as a TCP sequence number
+(tcp.seq, tcp.ack) is a SeqNumber, and so is a binding of one: + and - on it
+wrap modulo 2**32. Every other number does ordinary arithmetic; `Seq(expr)`
+makes a sequence number of a value that is one (an ISN a lab reports as a fact).
 """
 
 from __future__ import annotations
@@ -14,7 +24,15 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from ..errors import AuthorError
+from ..wire.fields import FieldInfo, field_info
 from .trace import Frame, MissingField
+
+SEQ_MOD = 2**32
+LONG_BYTES = 40  # longer bytes are shown as their length and first SHOWN_BYTES
+SHOWN_BYTES = 16
+TRUTH_FIX = ('list conditions in match=(...) or combine them with & | ~; write a range as F("x").between(lo, hi), '
+             'a choice as F("x").isin((a, b)), a truth test as F("x").is_(True)')
 
 
 class Unbound(LookupError):
@@ -23,6 +41,36 @@ class Unbound(LookupError):
 
 class Unknowable(LookupError):
     """The capture cannot answer the question (e.g. who sent a frame of a raw-IP capture)."""
+
+
+class TypeClash(TypeError):
+    """Arithmetic on values of types that do not add up (bytes + int): the lab's mistake.
+    A condition turns it into an AuthorError naming itself."""
+
+
+class SeqNumber(int):
+    """A TCP sequence number (0 .. 2**32 - 1): + and - wrap modulo 2**32, and the result is one too."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: int) -> SeqNumber:
+        return super().__new__(cls, int(value) % SEQ_MOD)
+
+    def __add__(self, other: Any) -> Any:
+        return SeqNumber(int(self) + int(other)) if isinstance(other, int) else NotImplemented
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> Any:
+        return SeqNumber(int(self) - int(other)) if isinstance(other, int) else NotImplemented
+
+    def __rsub__(self, other: Any) -> Any:
+        return SeqNumber(int(other) - int(self)) if isinstance(other, int) else NotImplemented
+
+    def __repr__(self) -> str:
+        return int.__repr__(self)
+
+    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -46,6 +94,10 @@ class Expr:
     def is_literal(self) -> bool:
         return False
 
+    def __bool__(self) -> bool:
+        raise AuthorError(f"the value {self.text()} was used as a truth value (with and, or, not, if, "
+                          f"a chained comparison or in), which drops a condition silently: {TRUTH_FIX}")
+
     # arithmetic builds expressions
     def __add__(self, other: Any) -> Expr:
         return Arith("+", self, lift(other))
@@ -60,44 +112,62 @@ class Expr:
         return Arith("-", lift(other), self)
 
     # comparisons build conditions
-    def __eq__(self, other: Any) -> Cond:  # type: ignore[override]
-        return Cmp("==", self, lift(other))
+    def __eq__(self, other: Any) -> _cond.Cond:  # type: ignore[override]
+        return _cond.Cmp("==", self, lift(other))
 
-    def __ne__(self, other: Any) -> Cond:  # type: ignore[override]
-        return Cmp("!=", self, lift(other))
+    def __ne__(self, other: Any) -> _cond.Cond:  # type: ignore[override]
+        return _cond.Cmp("!=", self, lift(other))
 
-    def __lt__(self, other: Any) -> Cond:
-        return Cmp("<", self, lift(other))
+    def __lt__(self, other: Any) -> _cond.Cond:
+        return _cond.Cmp("<", self, lift(other))
 
-    def __le__(self, other: Any) -> Cond:
-        return Cmp("<=", self, lift(other))
+    def __le__(self, other: Any) -> _cond.Cond:
+        return _cond.Cmp("<=", self, lift(other))
 
-    def __gt__(self, other: Any) -> Cond:
-        return Cmp(">", self, lift(other))
+    def __gt__(self, other: Any) -> _cond.Cond:
+        return _cond.Cmp(">", self, lift(other))
 
-    def __ge__(self, other: Any) -> Cond:
-        return Cmp(">=", self, lift(other))
+    def __ge__(self, other: Any) -> _cond.Cond:
+        return _cond.Cmp(">=", self, lift(other))
 
-    def isin(self, values: Any) -> Cond:
-        return Cmp("in", self, lift(tuple(values)))
+    def isin(self, values: Any) -> _cond.Cond:
+        """The value is one of `values` (literal values: `F("tcp.dport").isin((80, 443))`)."""
+        return _cond.Cmp("in", self, lift(tuple(values)))
 
-    def is_(self, value: bool | None) -> Cond:
+    def is_(self, value: bool | None) -> _cond.Cond:
         """The value is exactly True, False or None (not merely equal: 1 is not True)."""
-        return Cmp("is", self, lift(value))
+        if value is not True and value is not False and value is not None:
+            raise AuthorError(f"{self.text()}.is_({show(value)}): is_ takes True, False or None; "
+                              f"compare other values with ==")
+        return _cond.Cmp("is", self, Lit(value))
+
+    def between(self, low: Any, high: Any) -> _cond.Cond:
+        """low <= value <= high (both ends included)."""
+        return _cond.Between(self, lift(low), lift(high))
 
     __hash__ = object.__hash__
 
 
 @dataclass(frozen=True, eq=False)
 class Field(Expr):
-    """A field of the frame under test, by dotted path ("tcp.seq")."""
+    """A field of the frame under test, by dotted path ("tcp.seq"); the path must be in the registry."""
 
     path: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_info", field_info(self.path))
+
+    @property
+    def info(self) -> FieldInfo:
+        return self._info  # type: ignore[attr-defined]
 
     def eval(self, ctx: Context) -> Any:
         if ctx.frame is None:
             raise MissingField(self.path)
-        return ctx.frame.get(self.path)
+        value = ctx.frame.get(self.path)
+        if self._info.seq and type(value) is int and 0 <= value < SEQ_MOD:  # type: ignore[attr-defined]
+            return SeqNumber(value)
+        return value
 
     def text(self) -> str:
         return self.path
@@ -143,27 +213,55 @@ class Lit(Expr):
         return self.value
 
     def text(self) -> str:
-        return repr(self.value) if isinstance(self.value, str) else str(self.value)
+        return show(self.value)
 
     def is_literal(self) -> bool:
         return True
 
 
+@dataclass(frozen=True, eq=False)
+class Seq(Expr):
+    """The value of `inner` as a TCP sequence number (modulo 2**32), so sums on it wrap:
+    `Seq(Fact("web.isn")) + 1`."""
+
+    inner: Expr
+
+    def __init__(self, inner: Any) -> None:
+        object.__setattr__(self, "inner", lift(inner))
+
+    def eval(self, ctx: Context) -> Any:
+        value = self.inner.eval(ctx)
+        if value is None:
+            raise MissingField(self.inner.text())
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeClash(f"Seq({self.inner.text()}) makes a sequence number of an int, not of {type_name(value)}")
+        return SeqNumber(value)
+
+    def text(self) -> str:
+        return f"Seq({self.inner.text()})"
+
+
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {"+": operator.add, "-": operator.sub}
-SEQ_MOD = 2**32
+_ARITH_WORDS = {"+": "adds", "-": "subtracts"}
 
 
 @dataclass(frozen=True, eq=False)
 class Arith(Expr):
-    """Sum or difference; integer results wrap modulo 2**32 like TCP sequence numbers."""
+    """Sum or difference; it wraps modulo 2**32 only when an operand is a SeqNumber."""
 
     op: str
     left: Expr
     right: Expr
 
     def eval(self, ctx: Context) -> Any:
-        value = _ARITH[self.op](self.left.eval(ctx), self.right.eval(ctx))
-        return value % SEQ_MOD if isinstance(value, int) and not isinstance(value, bool) else value
+        left, right = self.left.eval(ctx), self.right.eval(ctx)
+        for side, value in ((self.left, left), (self.right, right)):
+            if value is None:  # a field the frame leaves empty (tcp.mss without the option): no value to sum
+                raise MissingField(side.text())
+        try:
+            return _ARITH[self.op](left, right)
+        except TypeError:
+            raise TypeClash(f"{self.text()} {_ARITH_WORDS[self.op]} {type_name(left)} and {type_name(right)}") from None
 
     def text(self) -> str:
         right = self.right.text()
@@ -173,235 +271,35 @@ class Arith(Expr):
 
 
 def lift(value: Any) -> Expr:
+    if isinstance(value, _cond.Cond):
+        raise AuthorError(f"the condition {value.text()} was used as a value: a condition can only be "
+                          f"listed in match=(...) or checks, or combined with & | ~")
     return value if isinstance(value, Expr) else Lit(value)
 
 
-class Cond:
-    """A yes/no question about a frame (and the bindings and facts)."""
-
-    def test(self, ctx: Context) -> bool:
-        raise NotImplementedError
-
-    def text(self) -> str:
-        raise NotImplementedError
-
-    def explain(self, ctx: Context) -> str:
-        """Why the condition is false, in words; assumes test() was False."""
-        return f"not {self.text()}"
-
-    def __and__(self, other: Cond) -> Cond:
-        return All((self, other))
-
-    def __or__(self, other: Cond) -> Cond:
-        return AnyOf((self, other))
-
-    def __invert__(self) -> Cond:
-        return Not(self)
+def type_name(value: Any) -> str:
+    return "int" if isinstance(value, SeqNumber) else "None" if value is None else type(value).__name__
 
 
-_CMP: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "in": lambda a, b: a in b,
-    "is": operator.is_,
-}
-_CMP_WORDS = {"==": "", "!=": "anything but ", "<": "below ", "<=": "at most ", ">": "above ", ">=": "at least ", "in": "one of ", "is": ""}
-
-
-@dataclass(frozen=True, eq=False)
-class Cmp(Cond):
-    op: str
-    left: Expr
-    right: Expr
-
-    def test(self, ctx: Context) -> bool:
-        try:
-            return bool(_CMP[self.op](self.left.eval(ctx), self.right.eval(ctx)))
-        except MissingField:
-            return False
-        except TypeError:
-            return False
-
-    def text(self) -> str:
-        return f"{self.left.text()} {self.op} {self.right.text()}"
-
-    def explain(self, ctx: Context) -> str:
-        try:
-            actual = self.left.eval(ctx)
-            expected = self.right.eval(ctx)
-        except MissingField as exc:
-            return _missing(exc.args[0], ctx.frame)
-        except TypeError:
-            return f"{self.text()} cannot be computed on these values"
-        wanted = _show(expected)
-        if not self.right.is_literal():
-            wanted = f"{self.right.text()} = {wanted}"
-        return f"{self.left.text()} is {_show(actual)}, expected {_CMP_WORDS[self.op]}{wanted}"
-
-
-@dataclass(frozen=True, eq=False)
-class All(Cond):
-    parts: tuple[Cond, ...]
-
-    def test(self, ctx: Context) -> bool:
-        return all(p.test(ctx) for p in self.parts)
-
-    def text(self) -> str:
-        return " and ".join(p.text() for p in self.parts)
-
-    def explain(self, ctx: Context) -> str:
-        return "; ".join(p.explain(ctx) for p in self.parts if not p.test(ctx))
-
-
-@dataclass(frozen=True, eq=False)
-class AnyOf(Cond):
-    """Either of these (`Flags("A") | Flags("FA")`): for what TCP may legally do in more than one way."""
-
-    parts: tuple[Cond, ...]
-
-    def test(self, ctx: Context) -> bool:
-        unknown: Unknowable | None = None
-        for part in self.parts:
-            try:
-                if part.test(ctx):
-                    return True
-            except Unknowable as exc:
-                unknown = exc
-        if unknown is not None:
-            raise unknown
-        return False
-
-    def text(self) -> str:
-        return " or ".join(f"({p.text()})" if isinstance(p, All) else p.text() for p in self.parts)
-
-    def explain(self, ctx: Context) -> str:
-        return ", nor ".join(p.explain(ctx) for p in self.parts)
-
-
-@dataclass(frozen=True, eq=False)
-class Not(Cond):
-    inner: Cond
-
-    def test(self, ctx: Context) -> bool:
-        return not self.inner.test(ctx)  # an Unknowable inner stays unknowable
-
-    def text(self) -> str:
-        return f"not ({self.inner.text()})"
-
-    def explain(self, ctx: Context) -> str:
-        return f"{self.inner.text()} holds, expected it not to"
-
-
-@dataclass(frozen=True, eq=False)
-class Flags(Cond):
-    """TCP flags: exactly `flags`, or at least them when `exact` is False."""
-
-    flags: str
-    exact: bool = True
-
-    def test(self, ctx: Context) -> bool:
-        if ctx.frame is None or not ctx.frame.has("tcp"):
-            return False
-        have = set(ctx.frame.get("tcp.flags"))
-        return have == set(self.flags) if self.exact else set(self.flags) <= have
-
-    def text(self) -> str:
-        return f"tcp.flags {'==' if self.exact else 'has'} {self.flags}"
-
-    def explain(self, ctx: Context) -> str:
-        if ctx.frame is None or not ctx.frame.has("tcp"):
-            cut = _cut(ctx.frame)
-            return f"{cut}: its TCP header was cut off" if cut and ctx.frame.has("ip") else "it is not a TCP segment"
-        have = ctx.frame.get("tcp.flags") or "none"
-        return f"flags are {have}, expected {'exactly ' if self.exact else 'at least '}{self.flags}"
-
-
-@dataclass(frozen=True, eq=False)
-class Layer(Cond):
-    """The frame carries this layer (e.g. "arp", "tcp")."""
-
-    name: str
-
-    def test(self, ctx: Context) -> bool:
-        return ctx.frame is not None and ctx.frame.has(self.name)
-
-    def text(self) -> str:
-        return f"has {self.name}"
-
-    def explain(self, ctx: Context) -> str:
-        cut = _cut(ctx.frame)
-        return f"{cut}: no {self.name.upper()} header is left" if cut else f"it is not {self.name.upper()}"
-
-
-@dataclass(frozen=True, eq=False)
-class SentBy(Cond):
-    """The frame was put on its link by this node (the L2 sender)."""
-
-    node: str
-
-    def test(self, ctx: Context) -> bool:
-        if ctx.frame is None:
-            return False
-        if ctx.frame.sender in UNKNOWN_SENDERS:
-            raise Unknowable(f"the capture cannot tell whether {self.node} sent frame #{ctx.frame.index}")
-        return ctx.frame.sender == self.node
-
-    def text(self) -> str:
-        return f"sent by {self.node}"
-
-    def explain(self, ctx: Context) -> str:
-        sender = ctx.frame.sender if ctx.frame else None
-        if sender in UNKNOWN_SENDERS:
-            return f"the capture cannot tell whether {self.node} sent it"
-        return f"it was sent by {sender}, not {self.node}"
-
-
-@dataclass(frozen=True, eq=False)
-class OnLink(Cond):
-    link: str
-
-    def test(self, ctx: Context) -> bool:
-        if ctx.frame is not None and not ctx.frame.link_known:
-            raise Unknowable(f"the capture does not say which of the lab's links frame #{ctx.frame.index} was on "
-                             f"(it was captured on {ctx.frame.link}; say it with --as {self.link}={ctx.frame.link})")
-        return ctx.frame is not None and ctx.frame.link == self.link
-
-    def text(self) -> str:
-        return f"on {self.link}"
-
-    def explain(self, ctx: Context) -> str:
-        return f"it was on {ctx.frame.link if ctx.frame else '?'}, not {self.link}"
-
-
-UNKNOWN_SENDERS = (None, "?")  # a frame whose sender neither a comment, a MAC nor a role mapping names
-
-
-def _missing(what: str, frame: Frame | None = None) -> str:
-    if what.startswith("fact "):  # raised by Fact.eval
-        return f"the lab did not report {what[5:]}"
-    cut = _cut(frame)
-    return f"{cut}: its {what} was cut off" if cut else f"the frame has no {what}"
-
-
-def _cut(frame: Frame | None) -> str:
-    """"frame #3 was captured only up to 40 bytes (of 74)", for a frame the capture cut short."""
-    info = frame.layers.get("frame") if frame is not None else None
-    if not info or not info.get("cut"):
-        return ""
-    return f"frame #{frame.index} was captured only up to {info['caplen']} bytes (of {info['len']})"
-
-
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """A value as a message shows it, unambiguously: 'ESTABLISHED', b'GET /', (80, 443), None, 1001."""
+    if value is None or isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
     if isinstance(value, bytes):
-        return repr(value) if len(value) <= 40 else f"{len(value)} bytes"
+        if len(value) <= LONG_BYTES:
+            return repr(value)
+        return f"{len(value)} bytes starting {value[:SHOWN_BYTES]!r}"
     if isinstance(value, tuple):
-        return ", ".join(_show(v) for v in value)
+        inner = ", ".join(show(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, str):
+        return repr(value)
     return str(value)
 
 
 F = Field
 V = Var
+
+from . import cond as _cond  # noqa: E402 - the conditions comparisons build; cond imports this module

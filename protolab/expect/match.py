@@ -1,12 +1,14 @@
-"""Match a trace against an expectation. Pure: no I/O, no clock, no scapy."""
+"""Match a trace against an expectation: steps in order, groups in any order, alternative ways. Pure: no I/O, no clock, no scapy."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any, Mapping
 
-from .expr import Cmp, Cond, Context, Field, Lit, SentBy, Unbound, Unknowable
-from .model import START, Expectation, Never, Step
+from ..errors import AuthorError
+from .cond import Cmp, Cond, SentBy
+from .expr import Context, Field, Lit, TypeClash, Unbound, Unknowable
+from .model import START, Either, Entry, Expectation, InAnyOrder, Never, Step, all_steps
 from .trace import Frame, MissingField, Trace
 from .verdict import ItemResult, Status, Verdict
 
@@ -19,33 +21,19 @@ def check(expectation: Expectation, trace: Trace, facts: Mapping[str, Any] | Non
 
     Steps are found in order, each after the frame of the one before (or of the
     step it names `after`; on that frame too if it `may_share` it; anywhere for
-    `after=START`); once a step is missing, the steps after it are "not reached"
-    (SKIPPED), so one miss reads as one miss. An item the
-    capture cannot decide (it cannot tell who sent a frame) is INCONCLUSIVE.
+    `after=START`); the steps of an InAnyOrder group each on a frame of its own
+    after the group's anchor, in any order; an Either by the first of its ways
+    that happens in full. Once a step is missing, the steps after it are "not
+    reached" (SKIPPED), so one miss reads as one miss. An item the capture
+    cannot decide (it cannot tell who sent a frame) is INCONCLUSIVE.
 
     `facts=None` means an offline check of a stored capture: the lab's facts
     (socket states, return values) are not in a pcap, so fact checks are left
     out and a note says so."""
     offline = facts is None
-    facts = dict(facts or {})
-    bindings: dict[str, Any] = {}
-    items: list[ItemResult] = []
-    seen: dict[str, Frame] = {}  # step name → the frame that met it
-    missing: dict[str, str] = {}  # step name → the step that did not happen, so this one was not reached
-    previous: Step | None = None
-    for step in expectation.steps:
-        anchor = previous if step.after is None else None if step.after == START else _named(expectation, step.after)
-        previous = step
-        if anchor is not None and anchor.name not in seen:
-            missing[step.name] = missing.get(anchor.name, anchor.name)
-            items.append(ItemResult("step", step.name, Status.SKIPPED, (), (
-                f"not reached: it comes after '{missing[step.name]}', which did not happen",)))
-            continue
-        cursor = seen[anchor.name].index if anchor is not None else 0
-        result, matched = _run_step(step, trace, cursor, anchor, bindings, facts)
-        items.append(result)
-        if matched is not None:
-            seen[step.name] = matched
+    run = _Run(trace, dict(facts or {}))
+    run.sequence(expectation.steps, None)
+    items, bindings, facts = run.items, run.bindings, run.facts
     items.extend(_run_never(rule, trace, bindings, facts) for rule in expectation.never)
     bad = _bad_checksums(trace)
     if bad:
@@ -59,8 +47,185 @@ def check(expectation: Expectation, trace: Trace, facts: Mapping[str, Any] | Non
     return verdict
 
 
-def _named(expectation: Expectation, name: str) -> Step:
-    return next(s for s in expectation.steps if s.name == name)
+class _Run:
+    """The state of one check: bindings so far, the frame each entry met, the items so far."""
+
+    def __init__(self, trace: Trace, facts: Mapping[str, Any], bindings: dict[str, Any] | None = None,
+                 seen: dict[str, Frame] | None = None, missing: dict[str, str] | None = None) -> None:
+        self.trace, self.facts = trace, facts
+        self.bindings: dict[str, Any] = dict(bindings or {})
+        self.seen: dict[str, Frame] = dict(seen or {})  # entry name → the (last) frame that met it
+        self.missing: dict[str, str] = dict(missing or {})  # entry name → the step that did not happen, so it was not reached
+        self.items: list[ItemResult] = []
+
+    def fork(self) -> _Run:
+        return _Run(self.trace, self.facts, self.bindings, self.seen, self.missing)
+
+    def sequence(self, entries: tuple[Entry, ...], before: str | None) -> None:
+        """Run entries in order; `before`: the entry the first of them follows (None: nothing)."""
+        for entry in entries:
+            anchor = before if entry.after is None else None if entry.after == START else entry.after
+            before = entry.name
+            if anchor is not None and anchor not in self.seen:
+                self._skip(entry, self.missing.get(anchor, anchor))
+                continue
+            cursor = self.seen[anchor].index if anchor is not None else 0
+            if isinstance(entry, Step):
+                result, matched = _run_step(entry, self.trace, cursor, anchor, self.bindings, self.facts)
+                self.items.append(result)
+                if matched is not None:
+                    self.seen[entry.name] = matched
+            elif isinstance(entry, InAnyOrder):
+                self._group(entry, anchor, cursor)
+            else:
+                self._either(entry, anchor)
+
+    def _skip(self, entry: Entry, why: str) -> None:
+        steps = entry.steps if isinstance(entry, InAnyOrder) else entry.ways[0] if isinstance(entry, Either) else (entry,)
+        for step in all_steps(steps):
+            self.missing[step.name] = why
+            self.items.append(ItemResult("step", step.name, Status.SKIPPED, (), (
+                f"not reached: it comes after '{why}', which did not happen",)))
+        self.missing[entry.name] = why
+
+    def _group(self, group: InAnyOrder, anchor: str | None, cursor: int) -> None:
+        frames = _assign(group.steps, self.trace, cursor, self.bindings, self.facts)
+        owners = {f.index: s.name for s, f in zip(group.steps, frames) if f is not None}
+        for step, found in zip(group.steps, frames):
+            if found is None:
+                others = tuple(f for f in self.trace.frames[cursor:] if f.index not in owners)
+                try:
+                    why = _taken(step, group, owners, anchor, self.trace, cursor, self.bindings, self.facts) or \
+                        _not_seen(step, others, anchor, self.trace, cursor, self.bindings, self.facts)
+                except Unbound as exc:
+                    self.items.append(_skipped(step.name, exc))
+                else:
+                    self.items.append(ItemResult("step", step.name, Status.FAIL, (), (why,)))
+                self.missing.setdefault(group.name, step.name)
+                continue
+            doubtful = _judge(step.match, _ctx(found, self.bindings, self.facts)) is None
+            self.items.append(_finish(step, found, doubtful, self.trace, cursor, self.bindings, self.facts))
+            self.seen[step.name] = found
+        if group.name not in self.missing:
+            self.seen[group.name] = max((f for f in frames if f is not None), key=lambda f: f.index)
+
+    def _either(self, either: Either, anchor: str | None) -> None:
+        tries = []
+        for way in either.ways:
+            sub = self.fork()
+            sub.sequence(way, anchor)
+            tries.append(sub)
+        passed = [i for i, t in enumerate(tries) if all(r.status is Status.PASS for r in t.items)]
+        decided = [i for i, t in enumerate(tries) if all(r.status in (Status.PASS, Status.INCONCLUSIVE) for r in t.items)]
+        if passed or decided:
+            taken = (passed or decided)[0]
+        else:  # the way that got furthest (the first of those that got as far)
+            taken = max(range(len(tries)), key=lambda i: (sum(r.status is Status.PASS for r in tries[i].items), -i))
+        chosen, way = tries[taken], either.ways[taken]
+        items = chosen.items
+        if not (passed or decided):
+            items = _explain_ways(either, tries, taken)
+        self.bindings, self.seen, self.missing = chosen.bindings, chosen.seen, chosen.missing
+        self.items.extend(items)
+        ends = [self.seen.get(e.name) for e in way]
+        if all(f is not None for f in ends):
+            self.seen[either.name] = max(ends, key=lambda f: f.index)
+        else:
+            self.missing[either.name] = next(e.name for e, f in zip(way, ends) if f is None)
+
+
+def _taken(step: Step, group: InAnyOrder, owners: Mapping[int, str], anchor: str | None, trace: Trace, cursor: int,
+           bindings: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
+    """For a step of a group left without a frame: the frames that fit it but are other steps' ("" if none)."""
+    fits = [f for f in trace.frames[cursor:] if f.index in owners and _judge(step.match, _ctx(f, bindings, facts))]
+    if not fits:
+        return ""
+    after = f"after {anchor} (frame #{cursor})" if anchor else "in the whole capture"
+    which = ", ".join(f"frame #{f.index} is '{owners[f.index]}'" for f in fits)
+    text = (f"the only frames {after} that fit it are those of other steps of '{group.name}' ({which}): "
+            f"each step of the group needs a frame of its own")
+    return f"{text}. {step.hint}".strip() if step.hint else text
+
+
+def _explain_ways(either: Either, tries: list[_Run], taken: int) -> list[ItemResult]:
+    """The items of the way that got furthest, its first miss saying that no way happened and where the others stopped."""
+    items = list(tries[taken].items)
+    others = []
+    for i, t in enumerate(tries):
+        if i != taken:
+            stop = next(r for r in t.items if r.status is not Status.PASS)
+            others.append(f"way {i + 1} stopped at '{stop.name}'")
+    note = (f"none of the {len(tries)} ways '{either.name}' may happen was seen in full; this is way {taken + 1} "
+            f"(from '{either.ways[taken][0].name}'), which got furthest ({'; '.join(others)})")
+    first = next(i for i, r in enumerate(items) if r.status is not Status.PASS)
+    items[first] = replace(items[first], messages=(note, *items[first].messages))
+    return items
+
+
+MAX_TRIES = 20000  # frame tests an InAnyOrder search may make before it settles for the first frames that fit
+
+
+def _assign(steps: tuple[Step, ...], trace: Trace, cursor: int, bindings: Mapping[str, Any],
+            facts: Mapping[str, Any]) -> list[Frame | None]:
+    """A distinct frame after the anchor for each step of a group (None: none is left for it).
+
+    Tries the frames that fit each step in turn (sure ones before those the
+    capture cannot decide), backing off when a later step finds none left, so
+    a broad step does not take the frame a narrower one needed."""
+    budget = [MAX_TRIES]
+
+    def candidates(step: Step, bound: Mapping[str, Any], used: frozenset[int]) -> list[Frame]:
+        start = cursor - 1 if step.may_share and cursor > 0 else cursor
+        sure, doubt = [], []
+        try:
+            for frame in trace.frames[start:]:
+                if frame.index in used:
+                    continue
+                budget[0] -= 1
+                judged = _judge(step.match, _ctx(frame, bound, facts))
+                if judged:
+                    sure.append(frame)
+                elif judged is None:
+                    doubt.append(frame)
+        except Unbound:
+            return []
+        return sure + doubt
+
+    def search(i: int, bound: Mapping[str, Any], used: frozenset[int]) -> list[Frame] | None:
+        if i == len(steps):
+            return []
+        for frame in candidates(steps[i], bound, used):
+            rest = search(i + 1, _bound(steps[i], frame, bound, facts), used | {frame.index})
+            if rest is not None:
+                return [frame, *rest]
+            if budget[0] <= 0:
+                break
+        return None
+
+    found = search(0, bindings, frozenset())
+    if found is not None:
+        return list(found)
+    out: list[Frame | None] = []  # no frame for every step: the first that fit, in order
+    bound: Mapping[str, Any] = bindings
+    used: frozenset[int] = frozenset()
+    for step in steps:
+        fits = candidates(step, bound, used)
+        out.append(fits[0] if fits else None)
+        if fits:
+            bound, used = _bound(step, fits[0], bound, facts), used | {fits[0].index}
+    return out
+
+
+def _bound(step: Step, frame: Frame, bindings: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The bindings with what `step` binds on `frame` (what it cannot take is left out)."""
+    out = dict(bindings)
+    ctx = _ctx(frame, bindings, facts)
+    for name, expr in step.binders().items():
+        try:
+            out[name] = expr.eval(ctx)
+        except (MissingField, Unbound, TypeClash):
+            pass
+    return out
 
 
 def _judge(conds: tuple[Cond, ...], ctx: Context) -> bool | None:
@@ -79,7 +244,7 @@ def _run_step(
     step: Step,
     trace: Trace,
     cursor: int,
-    previous: Step | None,
+    previous: str | None,
     bindings: dict[str, Any],
     facts: Mapping[str, Any],
 ) -> tuple[ItemResult, Frame | None]:
@@ -102,6 +267,12 @@ def _run_step(
                 _not_seen(step, trace.frames[cursor:], previous, trace, cursor, bindings, facts),)), None
     except Unbound as exc:
         return _skipped(step.name, exc), None
+    return _finish(step, found, found is doubtful, trace, cursor, bindings, facts), found
+
+
+def _finish(step: Step, found: Frame, doubtful: bool, trace: Trace, cursor: int, bindings: dict[str, Any],
+            facts: Mapping[str, Any]) -> ItemResult:
+    """The item of a step whose frame is `found`: its timing, checks and checksums; binds its values."""
     ctx = _ctx(found, bindings, facts)
     problems = []
     if step.within is not None and cursor > 0:
@@ -122,27 +293,30 @@ def _run_step(
             bindings[name] = expr.eval(ctx)
         except (MissingField, Unbound):
             problems.append(f"could not take '{name}' from {expr.text()}")
+        except TypeClash as exc:
+            raise AuthorError(f"step '{step.name}' binds '{name}' to {expr.text()}, which cannot be computed: {exc} "
+                              f"(the lab file is wrong, not the student's code)") from None
     if problems and step.hint:
         problems.append(step.hint)
     messages = tuple(f"frame #{found.index} ({found.summary}): {p}" for p in problems)
-    if found is doubtful and not problems:
+    if doubtful and not problems:
         reasons = "; ".join(_unknowns(step.match, ctx))
         return ItemResult("step", step.name, Status.INCONCLUSIVE, (found.index,), (
-            f"frame #{found.index} ({found.summary}) fits, but {reasons}",)), found
+            f"frame #{found.index} ({found.summary}) fits, but {reasons}",))
     status = Status.FAIL if problems else Status.PASS
-    return ItemResult("step", step.name, status, (found.index,), messages), found
+    return ItemResult("step", step.name, status, (found.index,), messages)
 
 
 def _not_seen(
     step: Step,
     later: tuple[Frame, ...],
-    previous: Step | None,
+    previous: str | None,
     trace: Trace,
     cursor: int,
     bindings: Mapping[str, Any],
     facts: Mapping[str, Any],
 ) -> str:
-    after = f"after {previous.name} (frame #{cursor})" if previous else "in the whole capture"
+    after = f"after {previous} (frame #{cursor})" if previous else "in the whole capture"
     if not later:
         text = f"expected it, but nothing was captured {after}"
     else:

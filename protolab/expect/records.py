@@ -15,8 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from ..errors import AuthorError
 from .expr import Context, Expr
 from .trace import MissingField
+
+SECTIONS = ("dns.answers", "dns.authority", "dns.additional")
 
 NONE = "(none)"
 
@@ -33,6 +36,10 @@ class Records(Expr):
 
     path: str  # "dns.answers", "dns.authority" or "dns.additional"
     rdtype: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.path not in SECTIONS:
+            raise AuthorError(f"Records({self.path!r}): a DNS section is one of {', '.join(SECTIONS)}")
 
     def eval(self, ctx: Context) -> str:
         if ctx.frame is None:

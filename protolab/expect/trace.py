@@ -4,18 +4,9 @@ A Frame is one Ethernet frame seen on one link, already decoded into layers of
 plain values (`{"tcp": {"seq": 1000, "flags": "S", ...}}`). Nothing here knows
 about sockets or scapy, so traces can be built by hand in tests.
 
-Layer fields the decoder fills (absent layers are simply missing):
-  eth:  src, dst, type
-  arp:  op, hwsrc, psrc, hwdst, pdst
-  ip:   src, dst, ttl, proto, id, len, flags
-  tcp:  sport, dport, seq, ack, flags (canonical order "FSRPAUEC"), window, len, mss, payload
-        retransmission (added by `annotate`)
-  udp:  sport, dport, len, payload
-  icmp: type, code, inner_src, inner_dst (the quoted IP header of an error)
-  dns:  id, qr, opcode, aa, tc, rd, ra (bools), rcode ("NOERROR", "NXDOMAIN", ...), qname
-        ("www.example.lab."), qtype ("A"), answers, authority, additional (tuples of
-        (owner, type, value) in wire order), edns (UDP payload size or None), transport
-        ("udp" or "tcp"); for UDP or TCP port 53 (see protolab/wire/dnsmsg.py)
+Every field the decoder fills, with its type and meaning, is listed in
+protolab/wire/fields.py (and docs/fields.md, generated from it); absent layers
+and fields are simply missing. `annotate` adds tcp.retransmission.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from types import MappingProxyType
 
+from protolab.errors import AuthorError
 from protolab.expect import AnyOf, Check, Expectation, F, Flags, Never, SentBy, Status, Step, V, check, make_trace
 from tests.unit.test_expect_match import (
     CLIENT_IP, CPORT, ISN, SISN, WEB_IP, client_to_web, handshake_frames, item, us, web_to_client,
@@ -179,7 +180,7 @@ def test_a_step_after_a_named_one_may_come_in_either_order_with_the_one_listed_b
 def test_after_must_name_a_step_listed_before():
     import pytest
 
-    with pytest.raises(ValueError, match="comes after 'later', which is not a step listed before it"):
+    with pytest.raises(AuthorError, match="comes after 'later', which is not a step listed before it"):
         Expectation("x", steps=(Step("first", match=(), after="later"), Step("later", match=())))
 
 
