@@ -83,7 +83,7 @@ def test_missing_final_ack_leaves_the_server_waiting(lab, tmp_path):
     assert missing.status is Status.FAIL and missing.frames == ()
     assert "after SYN-ACK from web" in missing.messages[0]
     assert result.facts == {"web.accepted": False, "web.state": "SYN_RECV"}
-    assert item(v, "web's kernel holds the connection as ESTABLISHED").messages == ("web.state is SYN_RECV, expected ESTABLISHED",)
+    assert item(v, "web's kernel holds the connection as ESTABLISHED").messages == ("web.state is 'SYN_RECV', expected 'ESTABLISHED'",)
 
 
 def test_without_the_guard_the_client_kernel_resets_the_connection(lab, tmp_path):

@@ -167,7 +167,7 @@ def test_a_question_not_sent_to_broadcast_gets_no_answer(lab, tmp_path):
     assert v.status is Status.FAIL
     question = item(v, WHO_HAS_PEER)
     assert question.status is Status.FAIL
-    assert "eth.dst is 00:00:00:00:00:00, expected ff:ff:ff:ff:ff:ff" in question.messages[0]
+    assert "eth.dst is '00:00:00:00:00:00', expected 'ff:ff:ff:ff:ff:ff'" in question.messages[0]
     assert "does not know the MAC yet" in question.messages[0]
     assert item(v, "is-at from peer").frames == ()  # no answer at all
     assert not any(f.sender == "peer" for f in result.trace)
@@ -190,8 +190,8 @@ def test_swapped_sender_and_target_ips_ask_the_wrong_question(lab, tmp_path):
     v = result.verdict
     question = item(v, WHO_HAS_PEER)
     messages = " ".join(question.messages)
-    assert f"arp.psrc is {PEER_IP}, expected {CLIENT_IP}" in messages
-    assert f"arp.pdst is {CLIENT_IP}, expected {PEER_IP}" in messages
+    assert f"arp.psrc is '{PEER_IP}', expected '{CLIENT_IP}'" in messages
+    assert f"arp.pdst is '{CLIENT_IP}', expected '{PEER_IP}'" in messages
     assert item(v, "is-at from peer").frames == ()
     assert result.facts["resolved"] is None and result.facts["peer.client_mac"] is None
 
@@ -199,15 +199,15 @@ def test_swapped_sender_and_target_ips_ask_the_wrong_question(lab, tmp_path):
 def test_swapped_sender_and_target_macs_make_peer_answer_and_learn_the_wrong_mac(lab, tmp_path):
     result = run(lab, tmp_path, "swapped_macs.py")
     v = result.verdict
-    assert "arp.hwsrc is 00:00:00:00:00:00, expected 02:00:00:00:01:10" in item(v, WHO_HAS_PEER).messages[0]
+    assert "arp.hwsrc is '00:00:00:00:00:00', expected '02:00:00:00:01:10'" in item(v, WHO_HAS_PEER).messages[0]
     answer = item(v, "is-at from peer")
     assert answer.status is Status.FAIL
-    assert "eth.dst is 00:00:00:00:00:00, expected 02:00:00:00:01:10" in " ".join(answer.messages)
+    assert "eth.dst is '00:00:00:00:00:00', expected '02:00:00:00:01:10'" in " ".join(answer.messages)
     # the reply still reached the client's socket (flooded), but peer now believes a wrong MAC
     assert result.facts["resolved"] == PEER_MAC
     assert result.facts["peer.client_mac"] == "00:00:00:00:00:00"
     learned = next(i for i in v.failures() if i.kind == "fact")
-    assert "peer's kernel learned" in learned.name and learned.messages == ("peer.client_mac is 00:00:00:00:00:00, expected 02:00:00:00:01:10",)
+    assert "peer's kernel learned" in learned.name and learned.messages == ("peer.client_mac is '00:00:00:00:00:00', expected '02:00:00:00:01:10'",)
 
 
 def test_returning_the_mac_of_the_wrong_field_is_caught(lab, tmp_path):
@@ -216,7 +216,7 @@ def test_returning_the_mac_of_the_wrong_field_is_caught(lab, tmp_path):
     assert result.facts["resolved"] == CLIENT_MAC  # its own question's source MAC
     assert failed(v) == {next(i.name for i in v.items if i.name.startswith("resolve() returned the MAC"))}
     only = v.failures()[0]
-    assert only.messages == (f"resolved is {CLIENT_MAC}, expected {PEER_MAC}",)
+    assert only.messages == (f"resolved is '{CLIENT_MAC}', expected '{PEER_MAC}'",)
     assert "hwsrc" in only.name and "client's own MAC" in only.name
 
 

@@ -157,7 +157,7 @@ def test_arping_for_web_gets_no_answer_and_is_explained(lab, tmp_path):
     assert arp.status is Status.FAIL
     message = " ".join(arp.messages)
     assert "ARP who-has 10.0.2.80 tell 10.0.1.10" in message
-    assert "arp.pdst is 10.0.2.80, expected 10.0.1.1" in message
+    assert "arp.pdst is '10.0.2.80', expected '10.0.1.1'" in message
     assert "web is on lan2, not in 10.0.1.0/24" in message and "nobody would answer for web" in message
     assert not [f for f in result.trace if f.has("arp") and f.get("arp.op") == 2 and f.get("arp.psrc") == WEB]
     assert not [f for f in result.trace if f.link == "lan2"]
@@ -172,7 +172,7 @@ def test_a_frame_for_webs_mac_stays_on_lan1_and_is_explained(lab, tmp_path):
     step = item(v, "lan1: client → router's MAC")
     assert step.status is Status.FAIL
     message = " ".join(step.messages)
-    assert "eth.dst is 02:00:00:00:02:80, expected 02:00:00:00:01:01" in message
+    assert "eth.dst is '02:00:00:00:02:80', expected '02:00:00:00:01:01'" in message
     assert "web is on lan2, so a frame for web's MAC 02:00:00:00:02:80 finds nobody on lan1" in message
     assert result.trace[step.frames[0]].get("eth.dst") == W_MAC
     assert not echoes(result.trace, "lan2", 8)  # the router never took it
@@ -191,7 +191,7 @@ def test_a_traceroute_counting_from_ttl_zero_is_explained(lab, tmp_path):
     assert item(v, "TTL 2 crosses the router").status is Status.FAIL
     hop2 = item(v, "your probe() reports hop 2 = web 10.0.2.80 itself, with an echo reply")
     assert hop2.messages == (
-        "probe(10.0.2.80, ttl=2) is 10.0.1.1: time exceeded (type 11, code 0), expected 10.0.2.80: echo reply (type 0, code 0)",
+        "probe(10.0.2.80, ttl=2) is '10.0.1.1: time exceeded (type 11, code 0)', expected '10.0.2.80: echo reply (type 0, code 0)'",
     )
     assert len(echoes(result.trace, "lan1", 11)) == 2  # both probes died at the router
 
@@ -204,8 +204,8 @@ def test_reading_the_hop_from_the_quote_reports_web_as_hop_one(lab, tmp_path):
     hop1 = item(v, "your probe() reports hop 1 = the router 10.0.1.1, 'time exceeded': "
                    "the sender of the ICMP error, not the address quoted inside it")
     assert hop1.messages == (
-        "probe(10.0.2.80, ttl=1) is 10.0.2.80: time exceeded (type 11, code 0), "
-        "expected 10.0.1.1: time exceeded (type 11, code 0)",
+        "probe(10.0.2.80, ttl=1) is '10.0.2.80: time exceeded (type 11, code 0)', "
+        "expected '10.0.1.1: time exceeded (type 11, code 0)'",
     )
 
 
@@ -217,8 +217,8 @@ def test_silence_taken_for_success_is_caught_on_the_unroutable_address(lab, tmp_
     assert item(v, "nothing for 192.0.2.1 goes beyond lan1 (nothing leaves the lab)").status is Status.PASS
     (failure,) = v.failures()
     assert failure.messages == (
-        "probe(192.0.2.1, ttl=64) is 192.0.2.1: echo reply (type 0, code 0), "
-        "expected 10.0.1.1: net unreachable (type 3, code 0)",
+        "probe(192.0.2.1, ttl=64) is '192.0.2.1: echo reply (type 0, code 0)', "
+        "expected '10.0.1.1: net unreachable (type 3, code 0)'",
     )
     assert "an error is an answer; silence is not success" in failure.name
 

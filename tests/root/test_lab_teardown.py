@@ -188,7 +188,7 @@ def test_missing_final_ack_leaves_web_in_last_ack_and_it_sends_its_fin_again(lab
     assert resent.time - first.time >= 0.2  # the kernel's retransmission timeout (RTO) has a 200 ms floor
     assert "web sent this segment a second time" in again.messages[0] and "still waiting for the ACK of its FIN" in again.messages[0]
     assert result.facts["web.state_after_its_fin"] == "LAST_ACK" and result.facts["web.state_at_end"] == "LAST_ACK"
-    assert item(v, "web's socket is gone once your last ACK arrived").messages == ("web.state_at_end is LAST_ACK, expected gone",)
+    assert item(v, "web's socket is gone once your last ACK arrived").messages == ("web.state_at_end is 'LAST_ACK', expected 'gone'",)
     assert any("retransmission timeout" in line for line in result.narration)
 
 
@@ -226,5 +226,5 @@ def test_server_first_close_with_fin_not_acknowledged_ends_in_closing(lab, tmp_p
     assert result.facts["web.state_after_its_fin"] == "FIN_WAIT1"
     assert result.facts["web.state_when_your_fin_left"] == "FIN_WAIT1"  # the ACK did not cover web's FIN
     assert result.facts["web.state_at_end"] == "CLOSING"
-    assert item(v, "web's socket ends in TIME_WAIT (web closed first)").messages == ("web.state_at_end is CLOSING, expected TIME_WAIT",)
+    assert item(v, "web's socket ends in TIME_WAIT (web closed first)").messages == ("web.state_at_end is 'CLOSING', expected 'TIME_WAIT'",)
     assert item(v, "no segment sent again by web").status is Status.FAIL

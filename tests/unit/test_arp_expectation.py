@@ -119,7 +119,7 @@ def test_a_question_not_sent_to_broadcast_is_explained(lab, topology):
     verdict = check(lab.expectation(topology, lab.params), trace(topology, *frames), {**good_facts(lab), "resolved": None})
     question = item(verdict, f"who-has {PEER_IP}")
     assert question.status is Status.FAIL
-    assert "eth.dst is 00:00:00:00:00:00, expected ff:ff:ff:ff:ff:ff" in question.messages[0]
+    assert "eth.dst is '00:00:00:00:00:00', expected 'ff:ff:ff:ff:ff:ff'" in question.messages[0]
     assert "does not know the MAC yet" in question.messages[0]
     assert item(verdict, "is-at from peer").status is Status.FAIL
 
@@ -131,8 +131,8 @@ def test_an_answer_to_the_wrong_mac_fails_on_the_is_at(lab, topology):
     answer = item(verdict, "is-at from peer")
     assert answer.status is Status.FAIL
     text = " ".join(answer.messages)
-    assert "eth.dst is 00:00:00:00:00:00, expected 02:00:00:00:01:10" in text
-    assert "arp.hwdst is 00:00:00:00:00:00" in text
+    assert "eth.dst is '00:00:00:00:00:00', expected '02:00:00:00:01:10'" in text
+    assert "arp.hwdst is '00:00:00:00:00:00'" in text
 
 
 def test_an_answer_for_the_missing_address_breaks_the_silence(lab, topology):
@@ -162,7 +162,7 @@ def test_an_unknown_client_is_expected_to_be_ignored_unless_arp_accept(lab, topo
     assert "arp_accept=0 creates none" in ignored.items[-1].name
     accepting = check(lab.expectation(topology, {**stranger, "arp_accept": 1}), frames, {"peer.after_announcement": None})
     assert accepting.status is Status.FAIL
-    assert accepting.items[-1].messages == (f"peer.after_announcement is None, expected {new_mac}",)
+    assert accepting.items[-1].messages == (f"peer.after_announcement is None, expected '{new_mac}'",)
 
 
 def test_an_announcement_from_the_old_card_is_explained(lab, topology):
@@ -171,4 +171,4 @@ def test_an_announcement_from_the_old_card_is_explained(lab, topology):
     verdict = check(lab.expectation(topology, lab.params), trace(topology, *frames), good_facts(lab))
     step = item(verdict, "gratuitous ARP")
     assert step.status is Status.FAIL
-    assert "switches learn its port" in step.messages[0] and f"eth.src is {CLIENT_MAC}" in step.messages[0]
+    assert "switches learn its port" in step.messages[0] and f"eth.src is '{CLIENT_MAC}'" in step.messages[0]

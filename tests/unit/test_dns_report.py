@@ -43,7 +43,7 @@ def test_the_same_capture_fails_for_another_name():
     verdict = offline.verdict
     assert verdict.status is Status.FAIL
     first = next(i for i in verdict.items if i.name == "1. ask root about www.example.lab. A")
-    assert "dns.qname is www.shop.lab., expected www.example.lab." in first.messages[0]
+    assert "dns.qname is 'www.shop.lab.', expected 'www.example.lab.'" in first.messages[0]
 
 
 def test_truncation_and_the_tcp_retry_offline():

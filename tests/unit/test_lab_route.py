@@ -151,7 +151,7 @@ def test_a_router_that_keeps_the_lan1_source_mac_is_explained():
     assert verdict.status is Status.FAIL
     assert messages(verdict, "lan2: router → web, same IP header").startswith(
         "frame #6 (ICMP 10.0.1.10 → 10.0.2.80 echo request): on lan2 the router sets the source MAC to its own "
-        "lan2 MAC 02:00:00:00:02:01 — but eth.src is 02:00:00:00:01:01, expected 02:00:00:00:02:01"
+        "lan2 MAC 02:00:00:00:02:01 — but eth.src is '02:00:00:00:01:01', expected '02:00:00:00:02:01'"
     )
 
 
@@ -164,7 +164,7 @@ def test_a_ttl_that_does_not_drop_by_one_is_explained_with_both_values():
 def test_a_changed_ip_header_is_caught():
     bad = ("lan2", "router", Ether(src=R2_MAC, dst=W_MAC) / IP(src="10.0.2.1", dst=WEB, ttl=63, id=8) / ICMP(id=1, seq=5))
     text = messages(verdict_of(reference_frames(req2=bad)), "lan2: router → web, same IP header")
-    assert "the IP source is still the client 10.0.1.10" in text and "ip.src is 10.0.2.1" in text
+    assert "the IP source is still the client 10.0.1.10" in text and "ip.src is '10.0.2.1'" in text
     assert "unchanged (same identification) — but ip.id is 8, expected IP id on lan1 = 7" in text
 
 
@@ -172,7 +172,7 @@ def test_an_arp_for_web_is_explained_as_off_link():
     arp_web = ("lan1", "client", Ether(src=C_MAC, dst=BC) / ARP(op=1, hwsrc=C_MAC, psrc=CLIENT, pdst=WEB))
     verdict = verdict_of(reference_frames(arp=arp_web, **{"is-at": None}))
     text = messages(verdict, "client ARPs for its gateway")
-    assert "arp.pdst is 10.0.2.80, expected 10.0.1.1" in text
+    assert "arp.pdst is '10.0.2.80', expected '10.0.1.1'" in text
     assert "web is on lan2, not in 10.0.1.0/24" in text and "nobody would answer for web" in text
     assert item(verdict, "router: gateway is-at its lan1 MAC").status is Status.FAIL
 
@@ -181,7 +181,7 @@ def test_a_frame_for_webs_mac_is_explained():
     bad = ("lan1", "client", Ether(src=C_MAC, dst=W_MAC) / _echo(CLIENT, WEB, 64))
     verdict = verdict_of(reference_frames(req1=bad))
     text = messages(verdict, "lan1: client → router's MAC")
-    assert "eth.dst is 02:00:00:00:02:80, expected 02:00:00:00:01:01" in text
+    assert "eth.dst is '02:00:00:00:02:80', expected '02:00:00:00:01:01'" in text
     assert "a frame for web's MAC 02:00:00:00:02:80 finds nobody on lan1" in text
 
 
@@ -199,8 +199,8 @@ def test_a_wrong_reading_of_hop_one_fails_the_fact_with_both_readings():
     verdict = verdict_of(reference_frames(), facts)
     name = "your probe() reports hop 1 = the router 10.0.1.1, 'time exceeded': the sender of the ICMP error, not the address quoted inside it"
     assert item(verdict, name).messages == (
-        "probe(10.0.2.80, ttl=1) is 10.0.2.80: time exceeded (type 11, code 0), "
-        "expected 10.0.1.1: time exceeded (type 11, code 0)",
+        "probe(10.0.2.80, ttl=1) is '10.0.2.80: time exceeded (type 11, code 0)', "
+        "expected '10.0.1.1: time exceeded (type 11, code 0)'",
     )
     assert [i.name for i in verdict.failures()] == [name]
 
