@@ -75,3 +75,13 @@ def test_every_lab_of_the_catalogue_declares_its_facts():
     assert lab_names()
     for name in lab_names():
         assert load_lab(name).name == name
+
+
+def test_facts_inside_groups_and_alternatives_are_found():
+    from protolab.expect import Either, InAnyOrder
+
+    def step(name, fact):
+        return Step(name, match=(F("ip.ttl") == Fact(fact),))
+
+    expectation = Expectation("x", steps=(InAnyOrder("g", (step("a", "x"),)), Either("w", (step("b", "y"),), (step("c", "z"),))))
+    assert fact_names(expectation) == ["x", "y", "z"]
