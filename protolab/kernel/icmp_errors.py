@@ -25,6 +25,12 @@ class IcmpCounters:
     dest_unreachable_sent: int  # [IcmpOutDestUnreachs]
     time_exceeded_sent: int  # [IcmpOutTimeExcds]
 
+    @property
+    def unreachable_held_back(self) -> bool:
+        """(Of a difference of counters) a packet was dropped for lack of a route and no
+        "unreachable" went out for it: the kernel's rate limit held the error back."""
+        return self.no_route > 0 and self.dest_unreachable_sent == 0
+
     def __sub__(self, before: IcmpCounters) -> IcmpCounters:
         return IcmpCounters(
             self.no_route - before.no_route,

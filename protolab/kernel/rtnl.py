@@ -1,4 +1,4 @@
-"""Just enough rtnetlink to read a node's neighbour cache and routes, and delete neighbours.
+"""Just enough rtnetlink to read a node's neighbour cache and routes, and set or delete neighbours.
 
 pyroute2 does all this and more, but importing it takes ~170 ms, longer than a
 whole lab run on a topology that is already up. These few requests are made
@@ -18,6 +18,7 @@ from ..backends.nsenter import entered
 
 NETLINK_ROUTE = 0
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
+NLM_F_REPLACE, NLM_F_CREATE = 0x100, 0x400
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 RTM_GETROUTE = 26
 RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH = 28, 29, 30
@@ -102,9 +103,10 @@ class Rtnl:
                     _raise(error_code(payload))
                 out.append((got, payload))
 
-    def request(self, kind: int, body: bytes) -> None:
-        """Send a request and wait for its acknowledgement; OSError if the kernel refuses it."""
-        seq = self._send(kind, NLM_F_REQUEST | NLM_F_ACK, body)
+    def request(self, kind: int, body: bytes, flags: int = 0) -> None:
+        """Send a request (with `flags` besides REQUEST and ACK) and wait for its
+        acknowledgement; OSError if the kernel refuses it."""
+        seq = self._send(kind, NLM_F_REQUEST | NLM_F_ACK | flags, body)
         while True:
             for got, got_seq, payload in parse_messages(self.sock.recv(1 << 16)):
                 if got == NLMSG_ERROR and got_seq == seq:

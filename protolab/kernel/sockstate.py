@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 import socket
 import struct
 import threading
 from dataclasses import dataclass
 
 from ..backends.base import NodeHandle
+from ..errors import BackendError
 
 TCP_STATES = {
     1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2", 6: "TIME_WAIT",
@@ -75,6 +77,16 @@ class SockProbe:
 
     def close(self) -> None:
         self._sock.close()
+
+    def free_port(self, local: tuple[str, int], peer_ip: str, ports: range = range(40000, 61000), tries: int = 50) -> int:
+        """A random port of `peer_ip` for which this node holds no socket to `local`
+        (an earlier connection may linger in TIME_WAIT, and would not take a new SYN
+        with a lower ISN)."""
+        for _ in range(tries):
+            candidate = random.choice(ports)
+            if self.lookup(local, (peer_ip, candidate)) is None:
+                return candidate
+        raise BackendError(f"{self.node.name} holds a socket to {local[0]}:{local[1]} for every port of {peer_ip} tried")
 
     def lookup(self, local: tuple[str, int], peer: tuple[str, int]) -> TcpConn | None:
         """The node's socket for this connection, or None if the kernel has none."""

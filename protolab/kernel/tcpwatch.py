@@ -85,6 +85,19 @@ class WatchedHost(Host):
                 return found
             time.sleep(0.0002)
 
+    def wait_for_retransmission(self, found: TcpConn, limit: float = 1.5) -> TcpConn | None:
+        """The peer's socket once its kernel has sent a segment again (its retransmission
+        timer ran out), changed state or dropped the socket; waits for the timer plus a
+        margin, `limit` s at most. `found` is the socket as last read, its timer running."""
+        deadline = time.monotonic() + min(found.expires_ms / 1000 + 0.3, limit)
+        now: TcpConn | None = found
+        while time.monotonic() < deadline:
+            time.sleep(0.005)
+            now = self.peer_conn()
+            if now is None or now.retransmits > found.retransmits or now.state != found.state:
+                break
+        return now
+
     def send(self, pkt: Packet) -> None:
         if self._flow is not None and watched(self._flow, pkt):
             self.note(*segment_facts(pkt))

@@ -200,6 +200,13 @@ class DnsData:
         """Nodes that serve zones, in topology order."""
         return tuple(dict.fromkeys(z.node for z in self.zones))
 
+    @property
+    def resolver_address(self) -> str:
+        """The address of the first resolver node (the one a lab's client asks)."""
+        if not self.resolvers:
+            raise TopologyError("the topology runs no DNS resolver (an unbound service)")
+        return self.addresses[self.resolvers[0]]
+
     def node_at(self, address: str) -> str | None:
         return next((node for node, ip in self.addresses.items() if ip == address), None)
 
