@@ -10,19 +10,18 @@ are read with netlink before and after, as proof on the other side.
 from __future__ import annotations
 
 import ipaddress
-import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Mapping
 
 from scapy.layers.l2 import ARP, Ether
 
 from protolab.backends.base import NodeHandle
-from protolab.backends.nsenter import entered
 from protolab.errors import LabError
 from protolab.expect import Check, Expectation, F, Fact, Layer, Never, SentBy, Step
+from protolab.kernel.neighbours import (
+    Neighbour, arp_settings, emptied_caches, forget_neighbour, neighbour, set_neighbour, wait_for_neighbour,
+)
 from protolab.lab import Lab, LabContext
 from protolab.lab.api import OneOf, Range
-from protolab.kernel.neighbours import Neighbour, flush_neighbours, neighbours
 
 INSTRUCTIONS = """\
 An IP packet travels inside an Ethernet frame, and an Ethernet frame is
@@ -178,12 +177,9 @@ def procedure(ctx: LabContext) -> None:
 
     # A clean, known start: empty neighbour tables on the client LAN (the router's
     # whole table), and peer's ARP settings fixed (a namespace starts with copies
-    # of the host machine's).
-    for node in on_lan:
-        flush_neighbours(node)
-    # At the end, forget what this run taught them: the announced MAC is not real,
-    # and a wrong solution's frames may have taught worse.
-    ctx.stack.callback(lambda: [flush_neighbours(node) for node in on_lan])
+    # of the host machine's). At the end the tables are emptied again: the announced
+    # MAC is not real, and a wrong solution's frames may have taught worse.
+    ctx.use(emptied_caches(on_lan))
     settings = {"arp_accept": params["arp_accept"], "arp_ignore": 0, "arp_filter": 0, "drop_gratuitous_arp": 0}
     ctx.use(arp_settings(peer, peer_if, settings))
     ctx.say(f"{lan}: neighbour tables of {', '.join(n.name for n in on_lan)} emptied; peer: arp_accept={params['arp_accept']}")
@@ -202,7 +198,7 @@ def _resolve_peer(ctx: LabContext, client, peer: NodeHandle) -> None:
     mac = _mac(ctx.call_student(client, peer_ip, PEER_TIMEOUT))
     ctx.fact("resolved", mac)
     ctx.say(f"client: resolve({peer_ip!r}) returned {mac!r}")
-    learned = entry_for(peer, client.ip)
+    learned = neighbour(peer, client.ip)
     ctx.fact("peer.client_mac", learned.mac if learned else None)
     ctx.fact("peer.client_state", learned.state if learned else None)
     ctx.say(f"peer: neighbour table: {_show(learned, client.ip)}")
@@ -219,89 +215,28 @@ def _resolve_nobody(ctx: LabContext, client, missing: str, wait: float) -> None:
 
 def _announce(ctx: LabContext, client, peer: NodeHandle, peer_if: str) -> None:
     knows = ctx.params["peer_knows_client"]
-    entry = entry_for(peer, client.ip)
+    entry = neighbour(peer, client.ip)
     if knows and (entry is None or entry.mac != client.mac):
-        _ip_neigh(peer, "replace", client.ip, "lladdr", client.mac, "dev", peer_if, "nud", "stale")
+        set_neighbour(peer, client.ip, client.mac, peer_if, "STALE")
         ctx.say(f"peer: given an entry {client.ip} → {client.mac}, as if the two had talked before")
     elif not knows and entry is not None:
-        _ip_neigh(peer, "del", client.ip, "dev", peer_if)
+        forget_neighbour(peer, client.ip)
         ctx.say(f"peer: its entry for {client.ip} deleted: peer has never heard of the client")
-    before = entry_for(peer, client.ip)
+    before = neighbour(peer, client.ip)
     ctx.fact("peer.before_announcement", before.mac if before else None)
     ctx.say(f"client: gratuitous ARP: {client.ip} is-at {NEW_MAC} (a new network card), to everyone")
     announce(client, NEW_MAC)
     expected = announced_mac_expected(knows, ctx.params["arp_accept"])
     if expected:  # the kernel handles the frame as it is sent: this normally returns at once
-        after = wait_for_entry(peer, client.ip, lambda e: e is not None and e.mac == expected, timeout=0.2)
+        after = wait_for_neighbour(peer, client.ip, lambda e: e is not None and e.mac == expected, timeout=0.2)
     else:  # proving a non-event: give the kernel a moment
-        after = wait_for_entry(peer, client.ip, lambda e: False, timeout=0.02)
+        after = wait_for_neighbour(peer, client.ip, lambda e: False, timeout=0.02)
     ctx.fact("peer.after_announcement", after.mac if after else None)
     ctx.say(f"peer: neighbour table: {_show(after, client.ip)}")
 
 
-# -- reading and setting a node's ARP state -----------------------------------------
-
-
-def entry_for(node: NodeHandle, ip: str) -> Neighbour | None:
-    """The node's neighbour entry for `ip`, or None."""
-    return next((n for n in neighbours(node) if n.ip == ip), None)
-
-
-def wait_for_entry(node: NodeHandle, ip: str, done: Callable[[Neighbour | None], bool], timeout: float) -> Neighbour | None:
-    """Poll the entry for `ip` until `done(entry)` or `timeout` s; return the last one read."""
-    deadline = time.monotonic() + timeout
-    while True:
-        entry = entry_for(node, ip)
-        if done(entry) or time.monotonic() >= deadline:
-            return entry
-        time.sleep(0.002)
-
-
-def _ip_neigh(node: NodeHandle, *args: str) -> None:
-    result = node.run(["ip", "neigh", *args])
-    if result.returncode != 0:
-        raise LabError(f"arp: 'ip neigh {' '.join(args)}' failed in {node.name}: {result.stderr.strip()}")
-
-
 def _show(entry: Neighbour | None, ip: str) -> str:
-    return f"{entry.ip} → {entry.mac or '(no MAC)'} {entry.state}" if entry else f"no entry for {ip}"
-
-
-# The ARP sysctls (net.ipv4.conf.*) that decide what peer answers and learns.
-# The kernel combines `all` with the interface's value (by OR or MAX), so both are set.
-ARP_KNOBS = ("arp_accept", "arp_ignore", "arp_filter", "drop_gratuitous_arp")
-
-
-@contextmanager
-def arp_settings(node: NodeHandle, iface: str, values: Mapping[str, int]) -> Iterator[None]:
-    """ARP sysctls of a node, `all` at 0 and `iface` at the value, for the duration of
-    the block; the previous values are written back afterwards."""
-    wanted = {}
-    for knob, value in values.items():
-        if knob not in ARP_KNOBS:
-            raise ValueError(f"not an ARP setting: {knob}")
-        wanted[f"net/ipv4/conf/all/{knob}"] = 0
-        wanted[f"net/ipv4/conf/{iface}/{knob}"] = int(value)
-    before = _write_sysctls(node, wanted)
-    try:
-        yield
-    finally:
-        _write_sysctls(node, before)
-
-
-def _write_sysctls(node: NodeHandle, values: Mapping[str, int]) -> dict[str, int]:
-    """Write sysctls inside the node's namespace; return what they were."""
-    old = {}
-    with entered(node.netns):
-        for path, value in values.items():
-            try:
-                with open(f"/proc/sys/{path}", "r+") as f:
-                    old[path] = int(f.read())
-                    f.seek(0)
-                    f.write(str(value))
-            except OSError as exc:
-                raise LabError(f"arp: cannot set {path.replace('/', '.')}={value} in {node.name}: {exc.strerror}") from None
-    return old
+    return str(entry) if entry else f"no entry for {ip}"
 
 
 def _mac(value: Any) -> Any:

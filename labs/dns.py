@@ -8,25 +8,22 @@ computed from them, so editing a zone file changes what is expected.
 
 from __future__ import annotations
 
-import hashlib
-
 import dns.exception
 import dns.flags
 import dns.message
-import dns.name
 import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from protolab.errors import LabError
 from protolab.expect import Check, Expectation, F, Fact, Never, SentBy, Step, V
 from protolab.expect.records import FrameTime, Records, records_text
 from protolab.lab import Lab, LabContext
-from protolab.report.delegation import render_delegation
+from protolab.models.answers import answer_text, check_question, reply_result, shortened
 from protolab.models.dnsplan import Exchange, plan_walk
-from protolab.servers.hierarchy import DnsServers
 from protolab.models.zones import DnsData
-from protolab.live.host import Host
+from protolab.report.delegation import render_delegation
+from protolab.servers import dnsclient
+from protolab.servers.hierarchy import DnsServers
 
 INSTRUCTIONS = """\
 A recursive resolver answers "what is the address of www.example.lab?" by
@@ -157,77 +154,23 @@ def procedure(ctx: LabContext) -> None:
     ctx.say(
         f"DNS up in {servers.ready_after * 1000:.0f} ms: "
         + ", ".join(f"{n} {data.addresses[n]} ({' '.join(z.origin for z in data.served_by(n))})" for n in data.servers)
-        + f", resolver {resolver_ip(data)} (Unbound, empty cache)"
+        + f", resolver {data.resolver_address} (Unbound, empty cache)"
     )
     client = ctx.host("client")
     name, qtype = ctx.params["name"], ctx.params["qtype"]
     root_ip = data.root_hints()[0][1]
     ctx.say(f"client: your resolve() walks {name} {qtype} starting from the root server {root_ip}")
     ctx.fact("answer.yours", answer_text(ctx.call_student(client, root_ip, name, qtype)))
-    ctx.say(f"client: your resolve() returned {short(ctx.facts['answer.yours'])}")
+    ctx.say(f"client: your resolve() returned {shortened(ctx.facts['answer.yours'])}")
     for attempt, key in ((1, "answer.resolver"), (2, "answer.resolver.again")):
         try:
-            reply = ask_resolver(client, resolver_ip(data), name, qtype)
+            reply = dnsclient.ask(client, data.resolver_address, name, qtype)  # RD=1: the resolver does the walk
         except (dns.exception.DNSException, OSError) as exc:
             ctx.problems.append(f"the resolver did not answer the lab's question: {exc or type(exc).__name__}")
             ctx.fact(key, "no answer from the resolver")
             continue
-        ctx.fact(key, answer_text((dns.rcode.to_text(reply.rcode()), [
-            (rrset.name.to_text(), dns.rdatatype.to_text(rrset.rdtype), rdata.to_text()) for rrset in reply.answer for rdata in rrset
-        ])))
-        ctx.say(f"client: asked the resolver ({'again, ' if attempt == 2 else ''}RD=1): {short(ctx.facts[key])}")
-
-
-def check_question(name: str, qtype: str) -> None:
-    """A clear one-line error for a name or type the lab cannot ask about."""
-    try:
-        dns.name.from_text(name)
-    except dns.exception.DNSException as exc:
-        raise LabError(f"name={name!r} is not a domain name ({exc})") from None
-    try:
-        dns.rdatatype.from_text(qtype)
-    except dns.exception.DNSException:
-        raise LabError(f"qtype={qtype!r} is not a DNS record type (A, TXT, NS, SOA, CNAME, ...)") from None
-
-
-def resolver_ip(data: DnsData) -> str:
-    return data.addresses[data.resolvers[0]]
-
-
-def ask_resolver(client: Host, resolver: str, name: str, qtype: str):
-    query = dns.message.make_query(name, qtype)  # RD=1: the resolver does the walk
-    with client.udp_socket() as sock:
-        reply = dns.query.udp(query, resolver, timeout=2.0, sock=sock)
-    if reply.flags & dns.flags.TC:
-        with client.tcp_socket(resolver) as sock:
-            reply = dns.query.tcp(query, resolver, timeout=2.0, sock=sock)
-    return reply
-
-
-def answer_text(result) -> str:
-    """(rcode, records) as one comparable line: "NOERROR: www.example.lab. A 10.0.2.80"
-    (a long value is cut, with a digest of the whole of it so it still compares exactly)."""
-    try:
-        rcode, records = result
-        rows = [(_name(o), str(t).upper(), _value(str(v))) for o, t, v in records]
-    except (TypeError, ValueError):
-        return f"not an (rcode, records) pair: {result!r}"[:200]
-    return f"{str(rcode).upper()}: {records_text(rows)}"
-
-
-def _value(text: str, width: int = 32) -> str:
-    if len(text) <= width:
-        return text
-    return f"{text[:width]}… [sha1 {hashlib.sha1(text.encode()).hexdigest()[:8]}]"
-
-
-def _name(owner) -> str:
-    text = str(owner).lower()
-    return text if text.endswith(".") else text + "."
-
-
-def short(text: str, width: int = 90) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+        ctx.fact(key, answer_text(reply_result(reply)))
+        ctx.say(f"client: asked the resolver ({'again, ' if attempt == 2 else ''}RD=1): {shortened(ctx.facts[key])}")
 
 
 # -- what the capture must show ------------------------------------------------------
@@ -235,7 +178,7 @@ def short(text: str, width: int = 90) -> str:
 def expectation(topology, params) -> Expectation:
     data = DnsData.from_topology(topology)
     walk_plan = plan_walk(data, params["name"], params["qtype"])
-    client, resolver = str(topology.node("client").ip), resolver_ip(data)
+    client, resolver = str(topology.node("client").ip), data.resolver_address
     steps: list[Step] = []
     before = None
     for k, exchange in enumerate(walk_plan.exchanges, 1):

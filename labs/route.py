@@ -20,9 +20,9 @@ from protolab.errors import LabError
 from protolab.expect import START, Check, Expectation, F, Fact, Layer, Never, OnLink, SentBy, Step, V
 from protolab.lab import Lab, LabContext
 from protolab.kernel.icmp_errors import icmp_counters
-from protolab.kernel.neighbours import flush_neighbours
+from protolab.kernel.neighbours import emptied_caches
 from protolab.kernel.routes import default_route, lookup, routes
-from protolab.wire.decode import icmp_name
+from protolab.wire.words import icmp_name
 
 INSTRUCTIONS = """\
 A packet for another network is handed from link to link. On each link it
@@ -151,8 +151,7 @@ def procedure(ctx: LabContext) -> None:
     client = ctx.host("client")
     lan = str(ctx.topology.lan(ctx.topology.node("client").interfaces[0].lan).subnet)
     web = ctx.ip("web")
-    for name in ("client", "router", "web"):
-        flush_neighbours(ctx.node(name))
+    ctx.use(emptied_caches(ctx.node(name) for name in ("client", "router", "web")))
     ctx.say("client, router, web: ARP caches emptied, every MAC must be asked for again")
     table = routes(router)
     default = default_route(table)
@@ -176,7 +175,7 @@ def procedure(ctx: LabContext) -> None:
         ask(UNROUTABLE, FORWARD_TTL)
         counted = icmp_counters(router) - before
         ctx.fact("router: packets dropped for lack of a route", counted.no_route)
-        if counted.no_route and not counted.dest_unreachable_sent:
+        if counted.unreachable_held_back:
             ctx.inconclusive(
                 "the router dropped the packet for lack of a route but its kernel held back the 'net unreachable': "
                 "Linux sends at most one such error per second to a sender (bursts of 5) — run the lab again in a few seconds"

@@ -8,21 +8,17 @@ expectations checked on the captured frames and on what web's kernel reported.
 
 from __future__ import annotations
 
-import random
-import socket
-import threading
-import time
-
 from scapy.layers.inet import IP, TCP
 
 from protolab.errors import LabError
 from protolab.expect import Check, Expectation, F, Fact, Flags, Never, SentBy, Step, V
 from protolab.kernel.guard import RstGuard
+from protolab.kernel.tcpwatch import GONE, SockProbe, WatchedHost
 from protolab.lab import Lab, LabContext
 from protolab.lab.api import OneOf, Range
-from protolab.servers.listener import TcpListener
-from protolab.kernel.tcpwatch import GONE, SockProbe, WatchedHost
 from protolab.live.endpoint import ConnectError, Endpoint
+from protolab.servers.listener import TcpListener
+from protolab.servers.tcpapp import ConnectionApp
 
 CLOSERS = ("client", "server")
 MAX_DATA = 1000  # bytes: one segment, well below the MSS
@@ -137,67 +133,6 @@ def send_and_close(client, conn, data: bytes, closer: str) -> None:
         wait("A", "an ACK of the FIN", acking=seq)
 
 
-class ServerApp:
-    """web's application on the accepted connection, in a thread of the lab.
-
-    It reads the client's bytes. With `close_first` it closes as soon as it has
-    `expect` bytes; otherwise it reads on until end-of-file (the client's FIN),
-    notes its socket's state then, and closes."""
-
-    def __init__(self, conn: socket.socket, probe: SockProbe, local: tuple[str, int], peer: tuple[str, int],
-                 expect: int, close_first: bool) -> None:
-        self.conn, self.probe, self.local, self.peer = conn, probe, local, peer
-        self.expect, self.close_first = expect, close_first
-        self.read = bytearray()
-        self.eof_state: str | None = None  # web's socket state when the application read end-of-file
-        # time.monotonic() just before shutdown() sent web's FIN: taken before the FIN can leave, so every
-        # segment sent in answer to that FIN is noted later (a time taken after shutdown() returns may come
-        # after the answer: the thread may wait for the CPU or for the interpreter lock in between)
-        self.fin_at: float | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="teardown-server-app", daemon=True)
-
-    def __enter__(self) -> ServerApp:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.finish(0)
-
-    def finish(self, grace: float) -> None:
-        """Let the application run on for up to `grace` s, then stop it."""
-        self._thread.join(grace)
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        self.conn.settimeout(0.01)
-        while not self._stop.is_set():
-            try:
-                chunk = self.conn.recv(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.read += chunk
-            if not chunk:  # end-of-file: the client's FIN
-                # Linux delays the ACK of a FIN (~40 ms) hoping to send it with the application's
-                # own FIN; ask for it now, so that the ladder shows all four segments of the close
-                self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-                found = self.probe.lookup(self.local, self.peer)
-                self.eof_state = found.state if found else GONE
-            if not chunk or (self.close_first and len(self.read) >= self.expect):
-                # shutdown() sends the FIN at once; a bare close() would wait for every copy of the
-                # descriptor, and the forked process running the student's code holds one
-                self.fin_at = time.monotonic()
-                try:
-                    self.conn.shutdown(socket.SHUT_WR)
-                except OSError:  # reset in the meantime: no FIN left
-                    self.fin_at = None
-                self.conn.close()
-                return
-
-
 def check_params(params) -> None:
     if params["closer"] not in CLOSERS:
         raise LabError(f"parameter closer={params['closer']!r}: expected client or server")
@@ -214,7 +149,7 @@ def procedure(ctx: LabContext) -> None:
     client = WatchedHost(ctx.node("client"), web)
     ctx.stack.callback(client.close)
     probe = ctx.use(SockProbe(web))
-    client_port = ctx.params["client_port"] or _free_client_port(probe, (web_ip, port), client.ip)
+    client_port = ctx.params["client_port"] or probe.free_port((web_ip, port), client.ip)
     ctx.use(RstGuard(ctx.node("client"), client.ip, client_port, web_ip, port))
     ctx.say(f"client: nftables drops the kernel's RSTs for {client.ip}:{client_port} → {web_ip}:{port}, the close included")
 
@@ -230,8 +165,13 @@ def procedure(ctx: LabContext) -> None:
         return
     ctx.say(f"lab: handshake done by hand; your numbers: seq = {conn.seq}, ack = {conn.ack}")
 
-    peer = (client.ip, client_port)
-    app = ctx.use(ServerApp(accepted.conn, probe, (web_ip, port), peer, len(data), closer == "server"))
+    def state_at_eof() -> str:  # web's socket when its application reads end-of-file (your FIN)
+        found = probe.lookup((web_ip, port), (client.ip, client_port))
+        return found.state if found else GONE
+
+    # web's application reads your bytes; it closes once it has them all (closer=server) or at end-of-file
+    app = ctx.use(ConnectionApp(accepted.conn, close_after=len(data) if closer == "server" else None,
+                                on_eof=state_at_eof))
     client.watch(client_port, (web_ip, port))
     who = "you close first" if closer == "client" else "web closes first"
     ctx.say(f"client: your send_and_close() sends {len(data)} bytes ({data!r}), then closes: {who}")
@@ -242,20 +182,12 @@ def procedure(ctx: LabContext) -> None:
     end = client.settled()
     _narrate_app(ctx, closer, app)
     if end is not None and end.timer == "retransmit":
-        end = _wait_for_retransmission(ctx, client, end)
+        ctx.say(f"web: its socket is in {end.state} and nothing acknowledged its FIN; its kernel sends it again "
+                f"when its retransmission timeout (RTO, now {end.rto_ms} ms) runs out: the lab waits for that")
+        end = client.wait_for_retransmission(end)
     facts = _facts(closer, app, notes, end)
     ctx.facts.update(facts)
     _narrate_states(ctx, closer, facts, end)
-
-
-def _free_client_port(probe: SockProbe, web_end: tuple[str, int], client_ip: str) -> int:
-    """A random client port web holds no socket for (an earlier run on the same topology may
-    have left one in TIME_WAIT, which would not take a new SYN with a lower ISN)."""
-    for _ in range(50):
-        candidate = random.randrange(40000, 61000)
-        if probe.lookup(web_end, (client_ip, candidate)) is None:
-            break
-    return candidate
 
 
 # what a state left at the end of the lab means, for the narration
@@ -271,21 +203,7 @@ STATE_MEANING = {
 }
 
 
-def _wait_for_retransmission(ctx: LabContext, client: WatchedHost, found):
-    """web still waits for an ACK: wait (bounded) until its kernel sends the segment again."""
-    ctx.say(f"web: its socket is in {found.state} and nothing acknowledged its FIN; its kernel sends it again "
-            f"when its retransmission timeout (RTO, now {found.rto_ms} ms) runs out: the lab waits for that")
-    deadline = time.monotonic() + min(found.expires_ms / 1000 + 0.3, 1.5)
-    now = found
-    while time.monotonic() < deadline:
-        time.sleep(0.005)
-        now = client.peer_conn()
-        if now is None or now.retransmits > found.retransmits or now.state != found.state:
-            break
-    return now
-
-
-def _facts(closer: str, app: ServerApp, notes, end) -> dict:
+def _facts(closer: str, app: ConnectionApp, notes, end) -> dict:
     end_state = end.state if end else GONE
     # fin_at is taken before web's FIN leaves and a note's time before web's state is read: every segment
     # sent in answer to web's FIN has a note later than fin_at, and a note earlier than it saw web before its FIN
@@ -296,7 +214,7 @@ def _facts(closer: str, app: ServerApp, notes, end) -> dict:
         after_its_fin = after_close[0].peer_state if after_close else end_state
     facts = {"web.read": bytes(app.read), "web.state_after_its_fin": after_its_fin, "web.state_at_end": end_state}
     if closer == "client":
-        facts["web.state_after_your_fin"] = app.eof_state or (
+        facts["web.state_after_your_fin"] = app.eof_note or (
             f"{end_state} (web's application never read end-of-file: web did not take your FIN)"
         )
     else:
@@ -306,10 +224,10 @@ def _facts(closer: str, app: ServerApp, notes, end) -> dict:
     return facts
 
 
-def _narrate_app(ctx: LabContext, closer: str, app: ServerApp) -> None:
+def _narrate_app(ctx: LabContext, closer: str, app: ConnectionApp) -> None:
     ctx.say(f"web: the application read {len(app.read)} bytes: {bytes(app.read)!r}")
-    if closer == "client" and app.eof_state:
-        ctx.say(f"web: the application read end-of-file (your FIN) with its socket in {app.eof_state}, and closed → web's FIN")
+    if closer == "client" and app.eof_note:
+        ctx.say(f"web: the application read end-of-file (your FIN) with its socket in {app.eof_note}, and closed → web's FIN")
     elif closer == "client":
         ctx.say("web: the application never read end-of-file (web did not take a FIN from you), so it never closed")
     elif app.fin_at is not None:

@@ -110,13 +110,13 @@ def test_web_state_after_its_fin_holds_when_the_closing_thread_is_held_up(lab, t
     # the student's answer to web's FIN leaves while web's application is still in shutdown(): the lab
     # must still take that answer as sent after web's FIN (a time taken after shutdown() returned would not)
     module = lab.procedure.__globals__
-    app_class = module["ServerApp"]
+    app_class = module["ConnectionApp"]
 
-    class HeldUpServerApp(app_class):
-        def __init__(self, conn, *args) -> None:
-            super().__init__(ShutdownReturnsLate(conn, 0.2), *args)
+    class HeldUpApp(app_class):
+        def __init__(self, conn, **kwargs) -> None:
+            super().__init__(ShutdownReturnsLate(conn, 0.2), **kwargs)
 
-    monkeypatch.setitem(module, "ServerApp", HeldUpServerApp)
+    monkeypatch.setitem(module, "ConnectionApp", HeldUpApp)
     result = run(lab, tmp_path, closer=closer)
     assert result.verdict.status is Status.PASS, text(result.verdict)
     assert (result.facts["web.state_after_its_fin"], result.facts["web.state_at_end"]) == (after_its_fin, at_end)
