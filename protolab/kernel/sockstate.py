@@ -22,6 +22,7 @@ TCP_STATES = {
     1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2", 6: "TIME_WAIT",
     7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING",
 }
+GONE = "gone"  # the state word for "the kernel has no socket for the connection"
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NLM_F_REQUEST = 0x1
@@ -87,6 +88,11 @@ class SockProbe:
             if self.lookup(local, (peer_ip, candidate)) is None:
                 return candidate
         raise BackendError(f"{self.node.name} holds a socket to {local[0]}:{local[1]} for every port of {peer_ip} tried")
+
+    def state(self, local: tuple[str, int], peer: tuple[str, int]) -> str:
+        """The state of the node's socket for this connection ("ESTABLISHED", ...), or "gone"."""
+        found = self.lookup(local, peer)
+        return found.state if found else GONE
 
     def lookup(self, local: tuple[str, int], peer: tuple[str, int]) -> TcpConn | None:
         """The node's socket for this connection, or None if the kernel has none."""

@@ -28,9 +28,8 @@ from scapy.packet import Packet
 from ..backends.base import NodeHandle
 from ..live.host import Host, InNode
 from ..wire.words import canonical_flags
-from .sockstate import SockProbe, TcpConn
+from .sockstate import GONE, SockProbe, TcpConn
 
-GONE = "gone"  # the state word for "the kernel has no socket for the connection"
 SETTLE_S = 0.02  # longest wait for the peer's kernel to take in earlier segments
 
 

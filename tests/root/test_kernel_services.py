@@ -157,10 +157,12 @@ def test_free_port_and_a_retransmitted_fin_seen_through_the_kernel(deployment):
         try:
             port = probe.free_port((web_ip, PORT + 3), client.ip)
             assert 40000 <= port < 61000 and probe.lookup((web_ip, PORT + 3), (client.ip, port)) is None
+            assert probe.state((web_ip, PORT + 3), (client.ip, port)) == "gone"
             with RstGuard(client_node, client.ip, port, web_ip, PORT + 3):
                 Endpoint(client, web_ip, PORT + 3, port).connect()
                 accepted = listener.wait_accept(timeout=1.0)
                 assert accepted is not None and accepted.peer == (client.ip, port)
+                assert probe.state((web_ip, PORT + 3), (client.ip, port)) == "ESTABLISHED"
                 with pytest.raises(BackendError, match="holds a socket .* for every port"):
                     probe.free_port((web_ip, PORT + 3), client.ip, ports=range(port, port + 1), tries=3)
                 client.watch(port, (web_ip, PORT + 3))
