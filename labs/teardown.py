@@ -13,7 +13,8 @@ from scapy.layers.inet import IP, TCP
 from protolab.errors import LabError
 from protolab.expect import Check, Expectation, F, Fact, Flags, Never, SentBy, Step, V
 from protolab.kernel.guard import RstGuard
-from protolab.kernel.tcpwatch import GONE, SockProbe, WatchedHost
+from protolab.kernel.sockstate import GONE, SockProbe
+from protolab.kernel.tcpwatch import WatchedHost
 from protolab.lab import Lab, LabContext
 from protolab.lab.api import OneOf, Range
 from protolab.live.endpoint import ConnectError, Endpoint
@@ -165,13 +166,10 @@ def procedure(ctx: LabContext) -> None:
         return
     ctx.say(f"lab: handshake done by hand; your numbers: seq = {conn.seq}, ack = {conn.ack}")
 
-    def state_at_eof() -> str:  # web's socket when its application reads end-of-file (your FIN)
-        found = probe.lookup((web_ip, port), (client.ip, client_port))
-        return found.state if found else GONE
-
-    # web's application reads your bytes; it closes once it has them all (closer=server) or at end-of-file
+    # web's application reads your bytes; it closes once it has them all (closer=server) or at
+    # end-of-file (your FIN), noting its socket's state then
     app = ctx.use(ConnectionApp(accepted.conn, close_after=len(data) if closer == "server" else None,
-                                on_eof=state_at_eof))
+                                on_eof=lambda: probe.state((web_ip, port), (client.ip, client_port))))
     client.watch(client_port, (web_ip, port))
     who = "you close first" if closer == "client" else "web closes first"
     ctx.say(f"client: your send_and_close() sends {len(data)} bytes ({data!r}), then closes: {who}")
