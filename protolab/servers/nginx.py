@@ -6,12 +6,13 @@
         web.wait_log(3)                # the access log: which requests shared a connection
 
 Everything lives in one folder of the run's work directory, http/<node> (one
-server per node at a time; the compose
-backend shares with its containers at the same path): nginx.conf, the docroot,
-the pid file, the error and access logs and nginx's temp folders. nginx runs in
-the foreground inside the node, its master as root, its one worker as an
-unprivileged user (www-data: Debian's base system has it, on the host and in
-the image). It listens on one IPv4 address of the node only.
+server per node at a time), which the compose backend shares with its
+containers at the same path: nginx.conf, the docroot, the pid file, the error
+and access logs and nginx's temp folders. nginx runs in the foreground inside
+the node (on compose: the container's own nginx, through its mount namespace),
+its master as root, its one worker as an unprivileged user (www-data: Debian's
+base system has it, on the host and in the image). It listens on one IPv4
+address of the node only.
 
 What it answers (paths from webroot.py):
     INDEX, BIG, CACHED   200 with ETag and Last-Modified; 304 to If-None-Match /
