@@ -200,3 +200,16 @@ def test_a_stub_query_crosses_the_lab_and_retries_over_tcp_when_truncated(deploy
             assert len(reply_result(direct)[1]) >= 1
     finally:
         client.close()
+
+
+def test_a_command_sees_a_resolv_conf_of_its_own_and_the_host_keeps_its_own(deployment):
+    from pathlib import Path
+
+    from protolab.servers.resolvconf import with_resolver
+
+    host_conf = Path("/etc/resolv.conf").read_bytes()
+    client = deployment.node("client")
+    result = client.run(with_resolver(client, ["cat", "/etc/resolv.conf"], ["10.0.2.53"]))
+    assert (result.returncode, result.stdout) == (0, "nameserver 10.0.2.53\n"), result.stderr
+    assert (deployment.workdir / "resolv.conf.client").is_file()  # in the run's directory, removed with it
+    assert Path("/etc/resolv.conf").read_bytes() == host_conf
