@@ -496,7 +496,7 @@ def exec_cmd(run_id: str | None, dns: bool, node_name: str, command: tuple[str, 
 
     from .backends import get_backend
     from .backends.ledger import all_records
-    from .servers.resolvconf import MOUNT_AND_RUN, resolv_conf
+    from .servers.resolvconf import with_resolver
 
     if command[:1] == ("--",):
         command = command[1:]
@@ -509,9 +509,7 @@ def exec_cmd(run_id: str | None, dns: bool, node_name: str, command: tuple[str, 
     deployment = get_backend(up[-1].backend).attach(up[-1])
     node = deployment.node(node_name)
     resolvers = [str(n.ip) for n in deployment.topology.nodes if n.role == "dns-resolver"]
-    conf = deployment.workdir / f"resolv.conf.{node.name}"
-    conf.write_text(resolv_conf(resolvers or ["127.0.0.1"]))
-    inner = ["unshare", "--mount", "--propagation", "private", "sh", "-c", MOUNT_AND_RUN, str(conf), *command]
+    inner = with_resolver(node, command, resolvers or ["127.0.0.1"])
     if dns:
         from .servers.hierarchy import DnsServers
     servers = DnsServers(deployment) if dns else nullcontext()
