@@ -96,6 +96,20 @@ def test_arp_settings_hold_for_the_block_and_are_written_back(deployment):
         arp_settings(peer, "eth0", {"arp_announce": 2})
 
 
+def test_sysctls_are_read_in_the_namespace_the_thread_entered(deployment):
+    from protolab.backends.node_init import check_sysctls
+    from protolab.backends.nsenter import entered
+    from protolab.kernel.sysctl import read_sysctl
+
+    for name, forwarding in (("router", "1"), ("web", "0")):
+        node = deployment.node(name)
+        with entered(node.netns):
+            assert read_sysctl("net.ipv4.ip_forward") == forwarding
+            assert check_sysctls(node.node) == []  # what a container checks of its own settings
+            other = deployment.node("web" if name == "router" else "router").node
+            assert f"net.ipv4.ip_forward is {forwarding}, expected {'0' if forwarding == '1' else '1'}" in check_sysctls(other)
+
+
 def test_changed_sysctls_refused_is_one_line_and_undoes_the_others(deployment):
     web = deployment.node("web")
     assert sysctl(web, "net.ipv4.ip_forward") == "0"
@@ -194,6 +208,12 @@ def test_a_stub_query_crosses_the_lab_and_retries_over_tcp_when_truncated(deploy
             reply = dnsclient.ask(client, resolver, "www.example.lab", "A")
             assert reply.flags & dns.flags.RA and reply_result(reply) == ("NOERROR", [("www.example.lab.", "A", "10.0.2.80")])
             auth = servers.address("auth")
+            import dns.message
+            import dns.query
+
+            with client.udp_socket() as sock:  # over UDP alone the answer does not fit
+                cut = dns.query.udp(dns.message.make_query("big.example.lab", "TXT"), auth, timeout=1.0, sock=sock)
+            assert cut.flags & dns.flags.TC
             direct = dnsclient.ask(client, auth, "big.example.lab", "TXT", recursion=False)
             assert not direct.flags & dns.flags.TC and direct.flags & dns.flags.AA  # the TCP answer, whole
             assert not direct.flags & dns.flags.RD
