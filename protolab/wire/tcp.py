@@ -16,9 +16,11 @@ side, `protolab.live.endpoint.Endpoint`, drives a connection through a Host.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from scapy.layers.inet import IP, TCP
-from scapy.packet import Packet
+if TYPE_CHECKING:  # the arithmetic needs no scapy: the scapy-free expectation core may import it
+    from scapy.layers.inet import TCP
+    from scapy.packet import Packet
 
 SEQ_SPACE = 2**32
 
@@ -83,6 +85,8 @@ class Conn:
 
 def payload_len(pkt: Packet) -> int:
     """Data bytes of a received TCP segment, from the IP length (Ethernet padding is not data)."""
+    from scapy.layers.inet import IP, TCP
+
     ip = pkt[IP]
     return max(ip.len - ip.ihl * 4 - ip[TCP].dataofs * 4, 0)
 

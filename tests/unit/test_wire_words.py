@@ -42,3 +42,14 @@ def test_a_dns_summary_names_its_transport_once():
     assert dns_labels(layer)[0].endswith(" (TCP)")
     summary = summarize(layers)
     assert summary.startswith("TCP 10.0.2.13:53 → 10.0.1.10:40000 DNS answer AA") and "(TCP)" not in summary
+
+
+def test_the_pure_wire_modules_import_without_scapy():
+    """words and the TCP sequence arithmetic are for the scapy-free expectation core too."""
+    import subprocess
+    import sys
+
+    code = ("import sys, protolab.wire.words, protolab.wire.tcp; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scapy', 'dns')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
