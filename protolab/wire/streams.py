@@ -61,13 +61,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, NamedTuple, Protocol
 
-SEQ_SPACE = 2**32
-
-
-def seq_distance(a: int, b: int) -> int:
-    """wire.tcp.seq_distance (a test holds them equal), here because wire.tcp imports scapy
-    and this module is for the scapy-free expectation core: -2**31 .. 2**31 - 1."""
-    return (a - b + SEQ_SPACE // 2) % SEQ_SPACE - SEQ_SPACE // 2
+from .tcp import SEQ_SPACE, seq_distance
 
 
 class FrameLike(Protocol):

@@ -336,13 +336,6 @@ def test_frames_without_tcp_are_ignored():
     assert connections(cap.frames) == []
 
 
-def test_seq_distance_is_wire_tcps():
-    from protolab.wire import streams, tcp
-
-    for a, b in [(0, 2**32 - 1), (2**32 - 1, 0), (5, 5), (2**31, 0), (0, 2**31), (123, 2**31 + 124)]:
-        assert streams.seq_distance(a, b) == tcp.seq_distance(a, b)
-
-
 def test_importing_streams_and_http_does_not_load_scapy():
     import subprocess
     import sys
