@@ -20,7 +20,6 @@ class Accepted:
     peer: tuple[str, int]
     time: float
     conn: socket.socket = field(repr=False)
-    received: bytearray = field(default_factory=bytearray)
 
 
 class TcpListener:
