@@ -32,6 +32,7 @@ from ..expect.trace import Frame, Trace, make_trace
 from ..topology.model import Topology
 from . import fastdecode
 from .checksums import verify
+from .dhcpmsg import bootp_layers, dhcp_summary, is_bootp
 from .dnsmsg import DNS_PORT, dns_layer, dns_summary
 from .words import canonical_flags, flag_words, icmp_name
 
@@ -189,6 +190,8 @@ def _network_layers(pkt, layers: dict[str, dict[str, Any]], packet: bytes, wire_
             udp = ip[UDP]
             payload = bytes(udp.payload)[: max(udp.len - 8, 0)]  # drop Ethernet padding
             layers["udp"] = {"sport": udp.sport, "dport": udp.dport, "len": len(payload), "payload": payload}
+            if payload and is_bootp(udp.sport, udp.dport):
+                layers.update(bootp_layers(payload))
         carrier = layers.get("tcp") or layers.get("udp")
         if carrier and carrier["payload"] and DNS_PORT in (carrier["sport"], carrier["dport"]):
             message = dns_layer(carrier["payload"], "tcp" if "tcp" in layers else "udp")
@@ -246,6 +249,8 @@ def _summary(layers: Mapping[str, Mapping[str, Any]]) -> str:
         return f"link type {layers['link']['type']} (not decoded)" if "link" in layers else "not decodable"
     if "dns" in layers:
         return dns_summary(layers)
+    if "bootp" in layers:
+        return dhcp_summary(layers)
     if "tcp" in layers:
         t = layers["tcp"]
         data = f" len={t['len']}" if t["len"] else ""

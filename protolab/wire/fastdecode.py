@@ -3,7 +3,7 @@
 Ethernet II (802.1Q and 802.1ad tags as decode.py skips them), Linux cooked v1
 and v2, raw IPv4; ARP (Ethernet/IPv4), IPv4 (options or not), TCP (its MSS
 option), UDP, ICMP (and the IP header an error quotes), DNS over UDP or TCP
-port 53 (dnsmsg.py). `fast_layers` gives exactly the layers decode.py's scapy
+port 53 (dnsmsg.py), BOOTP/DHCP on ports 67/68 (dhcpmsg.py). `fast_layers` gives exactly the layers decode.py's scapy
 path (`scapy_layers`) gives for the same bytes, field for field and type for
 type, or None: a frame it is not sure of (IPv6 and other EtherTypes, IP
 fragments, a header the capture cut or whose lengths disagree, a TCP-AO option,
@@ -27,6 +27,7 @@ from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 
 from ..capture.frames import LINKTYPE_ETHERNET
 from . import decode as _decode  # split_link and the checksum layer (at call time: decode imports this module)
+from .dhcpmsg import bootp_layers, is_bootp
 from .dnsmsg import DNS_PORT, dns_layer
 from .words import canonical_flags
 
@@ -198,6 +199,8 @@ def _udp(packet: bytes, start: int, end: int, total: int, layers: dict[str, dict
         return None
     payload = packet[start + 8:start + length]
     layers["udp"] = {"sport": sport, "dport": dport, "len": len(payload), "payload": payload}
+    if payload and is_bootp(sport, dport):
+        layers.update(bootp_layers(payload))
     if payload and DNS_PORT in (sport, dport):
         message = dns_layer(payload, "udp")
         if message is not None:

@@ -53,6 +53,8 @@ LAYERS: Mapping[str, str] = MappingProxyType({
     "udp": "a UDP datagram",
     "icmp": "an ICMP message; an error also says what the IP header it quotes holds",
     "dns": "a DNS message on UDP or TCP port 53 (protolab/wire/dnsmsg.py)",
+    "bootp": "the fixed header of a BOOTP/DHCP message on UDP ports 67/68 (protolab/wire/dhcpmsg.py)",
+    "dhcp": "the DHCP options after the magic cookie of a BOOTP message (RFC 2132)",
 })
 
 _CHECKSUM = "(status 'good', 'bad' or 'unchecked', value as captured, correct value or None)"
@@ -120,6 +122,25 @@ _ALL = (
     FieldInfo("dns.edns", (int, NoneType), "the UDP payload size EDNS advertises; None without EDNS"),
     FieldInfo("dns.transport", (str,), "'udp' or 'tcp'"),
     FieldInfo("dns.malformed", (bool,), "present (True) only when the message past its header could not be parsed"),
+    FieldInfo("bootp.op", (int,), "1 BOOTREQUEST (client to server), 2 BOOTREPLY"),
+    FieldInfo("bootp.xid", (int,), "transaction ID chosen by the client, echoed by the server"),
+    FieldInfo("bootp.flags", (int,), "flags (0x8000: broadcast the reply, the client cannot take unicast yet)"),
+    FieldInfo("bootp.broadcast", (bool,), "the broadcast flag (0x8000) is set"),
+    FieldInfo("bootp.ciaddr", (str,), "client's current address ('0.0.0.0' while it has none)"),
+    FieldInfo("bootp.yiaddr", (str,), "'your' address: the one the server offers or assigns"),
+    FieldInfo("bootp.siaddr", (str,), "next server (boot server) address"),
+    FieldInfo("bootp.giaddr", (str,), "relay agent address ('0.0.0.0' without a relay)"),
+    FieldInfo("bootp.chaddr", (str,), "client hardware address, its first hlen bytes ('02:00:00:00:01:10')"),
+    FieldInfo("dhcp.type", (str, NoneType), "option 53: 'DISCOVER', 'OFFER', 'REQUEST', 'ACK', 'NAK', 'RELEASE', ...; None without"),
+    FieldInfo("dhcp.options", (tuple,), "the option codes present, in wire order ((53, 54, 51, 1, 3, 6))"),
+    FieldInfo("dhcp.server_id", (str, NoneType), "option 54, server identifier; None without"),
+    FieldInfo("dhcp.requested", (str, NoneType), "option 50, requested IP address; None without"),
+    FieldInfo("dhcp.lease", (int, NoneType), "option 51, lease time in seconds; None without"),
+    FieldInfo("dhcp.mask", (str, NoneType), "option 1, subnet mask ('255.255.255.0'); None without"),
+    FieldInfo("dhcp.router", (tuple, NoneType), "option 3, routers: a tuple of addresses; None without"),
+    FieldInfo("dhcp.dns", (tuple, NoneType), "option 6, DNS servers: a tuple of addresses; None without"),
+    FieldInfo("dhcp.domain", (str, NoneType), "option 15, domain name; None without"),
+    FieldInfo("dhcp.malformed", (bool,), "present (True) only when an option runs past the end of the message"),
 )
 FIELDS: Mapping[str, FieldInfo] = MappingProxyType({f.path: f for f in _ALL})
 SEQ_FIELDS = frozenset(p for p, f in FIELDS.items() if f.seq)
