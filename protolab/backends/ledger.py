@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import pwd
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -63,6 +64,8 @@ class RunRecord:
     namespaces: list[str] = field(default_factory=list)
     processes: list[OwnedProcess] = field(default_factory=list)
     workdir: str = ""
+    owner_uid: int = 0  # the user who made the run (see invoking_user); a record of before this field: root's
+    owner_name: str = ""
 
     @property
     def path(self) -> Path:
@@ -165,9 +168,29 @@ def _unlink_if_same(path: Path, fd: int) -> None:
         path.unlink(missing_ok=True)
 
 
+def invoking_user() -> tuple[int, str]:
+    """The user protolab acts for: under sudo (root with $SUDO_UID) the user who
+    ran sudo, else the real uid; with a name for `status` (the uid if it has none)."""
+    uid = os.getuid()
+    sudo = os.environ.get("SUDO_UID", "")
+    if os.geteuid() == 0 and sudo.isdigit():
+        uid = int(sudo)
+    try:
+        return uid, pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return uid, f"uid {uid}"
+
+
+def is_root_itself() -> bool:
+    """Root acting as root (not a user under sudo): the one who may clean every user's runs."""
+    return os.geteuid() == 0 and invoking_user()[0] == 0
+
+
 def new_record(run_id: str, backend: str, topology: str, persistent: bool) -> RunRecord:
     pid = os.getpid()
-    record = RunRecord(run_id, backend, topology, pid, process_start_time(pid) or 0, persistent)
+    uid, name = invoking_user()
+    record = RunRecord(run_id, backend, topology, pid, process_start_time(pid) or 0, persistent,
+                       owner_uid=uid, owner_name=name)
     record.save()
     return record
 
@@ -187,3 +210,10 @@ def all_records() -> list[RunRecord]:
         except (OSError, ValueError, TypeError):
             continue
     return sorted(records, key=lambda r: r.created)
+
+
+def own_records() -> list[RunRecord]:
+    """The recorded runs of the invoking user (see invoking_user), oldest first: what
+    a run may reuse and what exec, status, down and clean see."""
+    uid = invoking_user()[0]
+    return [r for r in all_records() if r.owner_uid == uid]
