@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from ..backends import get_backend
 from ..backends.base import Deployment
-from ..backends.ledger import all_records, try_lock
+from ..backends.ledger import own_records, try_lock
 from ..backends.removal import stop_processes_since
 from ..backends.nsenter import entered
 from ..capture import PortCapture, write_pcapng
@@ -247,7 +247,7 @@ def _deployment(lab: Lab, fresh: bool, backend: str | None = None,
     backend = backend or default_backend()
     wanted = lab_topology(lab)
     if not fresh and backend == "netns":
-        for record in reversed(all_records()):
+        for record in reversed(own_records()):  # only a topology this user brought up
             if record.persistent and record.topology == topology_source(lab):
                 lock = try_lock(record, f"protolab run {lab.name}")
                 if lock is None:
