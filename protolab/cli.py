@@ -453,20 +453,26 @@ def up(topology: Path | None, lab_name: str | None) -> None:
     topo, source = _topology_option(topology, lab_name)
     deployment = get_backend("netns").deploy(topo, source=source)
     deployment.keep_up()  # only once complete: a half-built run stays a leftover for `clean`
-    console.print(f"up: run {deployment.run_id} ({len(topo.nodes)} nodes, {len(topo.lans)} LANs); 'protolab down' removes it")
+    console.print(f"up: run {deployment.run_id} ({len(topo.nodes)} nodes, {len(topo.lans)} LANs); "
+                  f"'protolab down {deployment.run_id}' removes it")
 
 
 @cli.command()
 @click.argument("run_id", required=False)
 def down(run_id: str | None) -> None:
-    """Remove a topology brought up with `protolab up`."""
-    from .backends.ledger import all_records
+    """Remove a topology you brought up with `protolab up`."""
+    from .backends.ledger import all_records, own_records
     from .backends.removal import destroy
 
-    persistent = [r for r in all_records() if r.persistent]
+    mine = own_records()
+    persistent = [r for r in mine if r.persistent]
     if run_id:
-        chosen = [r for r in all_records() if r.run_id == run_id]
+        chosen = [r for r in mine if r.run_id == run_id]
         if not chosen:
+            other = next((r for r in all_records() if r.run_id == run_id), None)
+            if other is not None:
+                raise Failure(f"run {run_id} belongs to {other.owner_name or f'uid {other.owner_uid}'}, not to you: "
+                              "only its owner (or root's 'protolab clean --all') removes it")
             raise Failure(f"no run {run_id} (see 'protolab status')")
     elif len(persistent) > 1:
         raise Failure(f"{len(persistent)} topologies are up ({', '.join(r.run_id for r in persistent)}): name one")
@@ -482,7 +488,7 @@ def down(run_id: str | None) -> None:
 
 
 @cli.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.option("--run", "run_id", help="The run to enter (default: the newest topology that is up).")
+@click.option("--run", "run_id", help="The run to enter (default: the newest topology you brought up).")
 @click.option("--dns", is_flag=True, help="Run the lab's DNS servers (NSD, Unbound) while the command runs.")
 @click.argument("node_name", metavar="NODE")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -495,7 +501,7 @@ def exec_cmd(run_id: str | None, dns: bool, node_name: str, command: tuple[str, 
     from contextlib import nullcontext
 
     from .backends import get_backend
-    from .backends.ledger import all_records
+    from .backends.ledger import own_records
     from .servers.resolvconf import with_resolver
 
     if command[:1] == ("--",):
@@ -503,9 +509,9 @@ def exec_cmd(run_id: str | None, dns: bool, node_name: str, command: tuple[str, 
     if not command:
         raise Failure("name a command to run, e.g. protolab exec client -- ip neigh")
     _require_root()
-    up = [r for r in all_records() if r.persistent and (run_id is None or r.run_id == run_id)]
+    up = [r for r in own_records() if r.persistent and (run_id is None or r.run_id == run_id)]
     if not up:
-        raise Failure(f"no run {run_id} is up" if run_id else "no topology is up: run 'protolab up' first")
+        raise Failure(f"no run {run_id} is up among your topologies" if run_id else "no topology of yours is up: run 'protolab up' first")
     deployment = get_backend(up[-1].backend).attach(up[-1])
     node = deployment.node(node_name)
     resolvers = [str(n.ip) for n in deployment.topology.nodes if n.role == "dns-resolver"]
@@ -520,33 +526,40 @@ def exec_cmd(run_id: str | None, dns: bool, node_name: str, command: tuple[str, 
 
 @cli.command()
 def status() -> None:
-    """Show the runs that are up and what they own."""
+    """Show your runs that are up and what they own."""
     from rich.table import Table
 
-    from .backends.ledger import all_records
+    from .backends.ledger import all_records, own_records
 
-    records = all_records()
+    records = own_records()
+    others = len(all_records()) - len(records)
+    hidden = f" ({others} run(s) of other users not shown)" if others else ""
     if not records:
-        console.print("no protolab run is up")
+        console.print(f"no protolab run of yours is up{hidden}", markup=False)
         return
     table = Table(box=None, pad_edge=False)
-    for col in ("run", "kind", "owner", "namespaces", "processes", "since"):
-        table.add_column(col)
+    for col in ("run", "kind", "owner", "pid", "namespaces", "processes", "since"):
+        table.add_column(col, no_wrap=True)
     for r in records:
         kind = "up" if r.persistent else "lab run"
-        owner = "—" if r.persistent else (f"pid {r.owner_pid}" if r.owner_alive() else f"pid {r.owner_pid} (gone: leftover)")
-        table.add_row(r.run_id, kind, owner, str(len(r.namespaces)), str(len(r.processes)), time.strftime("%H:%M:%S", time.localtime(r.created)))
+        pid = "—" if r.persistent else (f"{r.owner_pid}" + ("" if r.owner_alive() else " (gone: leftover)"))
+        table.add_row(r.run_id, kind, r.owner_name or f"uid {r.owner_uid}", pid, str(len(r.namespaces)),
+                      str(len(r.processes)), time.strftime("%H:%M:%S", time.localtime(r.created)))
     console.print(table)
+    if hidden:
+        console.print(hidden.strip(" ()"), markup=False)
 
 
 @cli.command()
-@click.option("--all", "everything", is_flag=True, help="Also remove topologies brought up with `protolab up`.")
+@click.option("--all", "everything", is_flag=True, help="Also remove topologies brought up with `protolab up` (as root itself: every user's).")
 def clean(everything: bool) -> None:
-    """Remove what crashed or killed runs left behind (only what protolab recorded creating)."""
-    from .backends.ledger import all_records
+    """Remove what your crashed or killed runs left behind (only what protolab recorded creating);
+    root itself (not a user under sudo) with --all removes every user's."""
+    from .backends.ledger import all_records, is_root_itself, own_records
     from .backends.removal import destroy
 
-    leftovers = [r for r in all_records() if not r.owner_alive() and (everything or not r.persistent)]
+    records = all_records() if everything and is_root_itself() else own_records()
+    leftovers = [r for r in records if not r.owner_alive() and (everything or not r.persistent)]
     if not leftovers:
         console.print("nothing to clean")
         return
