@@ -82,6 +82,7 @@ class Lab:
     columns: tuple[str, ...]  # node lanes of the ladder diagram, left to right
     params: Mapping[str, Any] = field(default_factory=dict)  # defaults, overridable with --set
     limits: Mapping[str, Limit] = field(default_factory=dict)  # valid values of params, checked on --set
+    param_help: Mapping[str, str] = field(default_factory=dict)  # param → what it means, for `protolab show`
     timeout: float = 5.0  # seconds a call of the student's function may take
     source: str = ""  # the lab file, filled in by the catalogue
     views: tuple[Callable[[Any, Topology], Any], ...] = ()  # (trace, topology) → more to print after the ladder
@@ -100,6 +101,16 @@ class Lab:
     @property
     def student_name(self) -> str:
         return self.student.__name__
+
+    def parameter_lines(self) -> list[str]:
+        """One line per parameter for `protolab show`: name=default, what it means, its valid values."""
+        width = max((len(f"{k}={v!r}") for k, v in self.params.items()), default=0)
+        lines = []
+        for key, value in self.params.items():
+            limit = self.limits.get(key)
+            words = [self.param_help.get(key, "")] + ([f"values: {limit.describe()}"] if limit is not None else [])
+            lines.append(f"{key}={value!r}".ljust(width) + "  " + "; ".join(w for w in words if w))
+        return [line.rstrip() for line in lines]
 
     def where_text(self) -> str:
         """What a student's file may and may not do, for the end of the instructions."""
