@@ -158,12 +158,11 @@ def show(lab_name: str) -> None:
     import textwrap
 
     console.print(textwrap.fill(lab.where_text(), width=78) + "\n", markup=False, soft_wrap=True)
+    console.print(f"time limit: {lab.timeout:g} s per call of {lab.student_name}() (--timeout changes it)", markup=False)
     if lab.params:
-        def described(key: str, value: object) -> str:
-            limit = lab.limits.get(key)
-            return f"{key}={value!r}" + (f" ({limit.describe()})" if limit is not None else "")
-
-        console.print("parameters (--set KEY=VALUE): " + ", ".join(described(k, v) for k, v in lab.params.items()), markup=False)
+        console.print("parameters (--set KEY=VALUE; the default, what it means):", markup=False)
+        for line in lab.parameter_lines():
+            console.print(f"  {line}", markup=False, soft_wrap=True)
     console.print(f"lab file: {lab.source}", markup=False)
 
 
