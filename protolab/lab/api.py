@@ -97,6 +97,9 @@ class Lab:
     facts: Mapping[str, Any] = field(default_factory=dict)
     # what limits cannot say (two parameters that must differ): params → why they cannot be used, or None
     check_params: Callable[[Mapping[str, Any]], str | None] | None = None
+    # facts read from the capture once the run is over, before the check: (trace, params, facts so far)
+    # → {name: value}, each declared in `facts` (what an HTTP server sent, read from the reassembled streams)
+    wire_facts: Callable[[Any, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]] | None = None
 
     @property
     def student_name(self) -> str:
@@ -142,6 +145,9 @@ class LabContext:
     # the wait for the launcher's first start, which is the grader's time, not the student's
     last_call_seconds: float | None = None
     on_say: Callable[[str], None] | None = None
+    # starts the student's function in the background, confined like call_student (a server the lab then
+    # uses); returns a confine.background.StudentServer, stopped when the run ends if the lab did not
+    start_student: Callable[..., Any] | None = None
     stack: ExitStack = field(default_factory=ExitStack)
     _hosts: dict[str, Any] = field(default_factory=dict)
 

@@ -117,7 +117,18 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
                 return None
             return outcome.value
 
-        ctx = LabContext(lab, deployment, params, call_student, on_say=options.on_say)
+        def start_student(*args: Any, limits: Any = None, binds: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
+            from ..confine.background import StudentServer
+
+            if load_problem or confined is None:
+                call_student()  # says why the file cannot be used
+                return StudentServer(None, lab.student_name, ctx.problems.append)
+            running = confined.start_call(args, kwargs, options.timeout or lab.timeout, limits=limits, binds=binds)
+            server = StudentServer(running, lab.student_name, ctx.problems.append)
+            ctx.stack.callback(server.stop)
+            return server
+
+        ctx = LabContext(lab, deployment, params, call_student, on_say=options.on_say, start_student=start_student)
         captures = []
         try:
             for point in deployment.capture_points():
@@ -143,6 +154,9 @@ def run_lab(lab: Lab, options: RunOptions) -> RunResult:
         mark = time.perf_counter()
 
         trace = decode_trace(result.frames, deployment.topology, result.links, result.kernel_drops)
+        if lab.wire_facts is not None:
+            for name, value in lab.wire_facts(trace, params, dict(ctx.facts)).items():
+                ctx.fact(name, value)
         verdict = check(lab.expectation(deployment.topology, params), trace, ctx.facts)
         if unusable:  # the one line that explains every miss comes first
             verdict = verdict.with_unusable(unusable[0])
