@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from ..expect.trace import Frame
+from ..wire.dhcpmsg import dhcp_summary
 from ..wire.words import dns_labels, flag_words, icmp_name, shorter_forms
 
 MOD = 2**32
@@ -65,6 +66,8 @@ class Labeler:
         layers = frame.layers
         if "dns" in layers:
             return dns_labels(layers["dns"])[0]
+        if "bootp" in layers:
+            return dhcp_summary(layers)
         if "tcp" in layers:
             return self.tcp(frame, absolute=absolute)
         if "arp" in layers:
@@ -90,6 +93,9 @@ class Labeler:
         layers = frame.layers
         if "dns" in layers:
             forms: tuple[str, ...] = dns_labels(layers["dns"])
+        elif "bootp" in layers:
+            whole = dhcp_summary(layers)
+            forms = (whole, whole.split(" chaddr ")[0], whole.split(" xid=")[0])
         elif "tcp" in layers:
             relative = self.tcp(frame, absolute=False)
             forms = (self.tcp(frame), relative, relative.replace(" [retransmission]", " [retrans.]"))

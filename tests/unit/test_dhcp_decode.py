@@ -65,3 +65,19 @@ def test_the_fast_path_gives_the_scapy_paths_layers_while_scapy_has_no_dhcp_boun
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "7"
+
+
+def test_the_ladder_names_dhcp_messages_and_shortens_them_keeping_the_kind():
+    from protolab.capture.frames import RawFrame
+    from protolab.report.labels import Labeler
+    from protolab.topology import load
+    from protolab.wire.decode import decode_trace
+
+    raw = [RawFrame(i * 1000, "lan1", None, data) for i, data in enumerate(frames()[:4])]
+    trace = decode_trace(raw, load(), ("lan1",), 0)
+    labeler = Labeler(trace.frames)
+    offer = trace.frames[1]
+    assert labeler.label(offer) == "DHCP OFFER 10.0.1.123 xid=0x00005eed chaddr 02:00:00:00:01:10"
+    forms = labeler.variants(offer)
+    assert forms[-1] == "DHCP OFFER 10.0.1.123" and all(len(a) > len(b) for a, b in zip(forms, forms[1:]))
+    assert [labeler.label(f).split()[1] for f in trace.frames] == ["DISCOVER", "OFFER", "REQUEST", "NAK"]  # the vector ends with a NAK
