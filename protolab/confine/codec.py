@@ -3,9 +3,12 @@
 Plain values (None, bool, int, float, str, bytes, tuples, lists, dicts) travel
 as themselves; a protolab dataclass (such as wire.tcp.Conn) by its fields; an
 object the lab hands the student (a Host) as a handle: its kind and the facts
-needed to rebuild it inside the node. Anything else the student returns comes
-back as `Unconvertible`, which says what it was; `unsupported()` turns that into
-the problem the verdict names (the lab then gets None, never a repr string).
+needed to rebuild it inside the node; a socket of the student's node (a
+server's listener) as a handle whose descriptor the call carries beside the
+JSON, so the student's code gets the very socket the lab bound. Anything else
+the student returns comes back as `Unconvertible`, which says what it was;
+`unsupported()` turns that into the problem the verdict names (the lab then
+gets None, never a repr string).
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ import base64
 import dataclasses
 import importlib
 import math
+import socket
 from typing import Any, Callable, Protocol
 
 MAX_DEPTH = 64
 MAX_REPR = 200
 ALLOWED_MODULES = ("protolab.",)  # the only modules a handle or dataclass may name
+SOCKET_KIND = "$socket"  # make_handle's kind for a socket the lab hands over (a server's listener)
 
 
 class CodecError(ValueError):
@@ -98,6 +103,9 @@ def encode(value: Any, handles: list[Any] | None = None, depth: int = 0, types: 
         return [encode(v, handles, depth + 1, types) for v in value]
     if isinstance(value, dict):
         return {"$dict": [[encode(k, handles, depth + 1, types), encode(v, handles, depth + 1, types)] for k, v in value.items()]}
+    if handles is not None and isinstance(value, socket.socket):
+        handles.append(value)  # its descriptor travels beside the message (SCM_RIGHTS), never in it
+        return {"$socket": len(handles) - 1}
     if handles is not None and hasattr(value, "confined_handle"):
         kind, facts = value.confined_handle()
         handles.append(value)
@@ -150,6 +158,10 @@ def decode(data: Any, make_handle: Callable[[int, str, dict], Any] | None = None
             return cls(**fields)
         except TypeError as exc:
             raise CodecError(f"{data['$dataclass']}: {exc}") from None
+    if "$socket" in data:
+        if make_handle is None:
+            raise CodecError("a socket can only travel to the student's code")
+        return make_handle(_typed(data["$socket"], int), SOCKET_KIND, None)
     if "$handle" in data:
         if make_handle is None:
             raise CodecError("a handle can only travel to the student's code")

@@ -45,7 +45,13 @@ def run_call(sock: socket.socket, spec: dict[str, Any]) -> None:
     """Import the student's file, call its function with the lab's arguments, send what happened."""
     rpc = Rpc(sock)
 
+    passed = dict(zip(spec.get("sockets", ()), spec.get("socket_fds", ())))  # handle number → descriptor
+
     def make_handle(number: int, kind: str, facts: Any) -> Any:
+        if kind == codec.SOCKET_KIND:
+            if number not in passed:
+                raise ValueError(f"the lab's socket {number} did not arrive")
+            return socket.socket(fileno=passed[number])
         cls = codec.resolve_class(kind)
         return cls.in_node(facts, lambda request: rpc(number, request))
 

@@ -28,6 +28,7 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from . import linux
 from .limits import Limits
@@ -73,8 +74,12 @@ def sandbox_uid(keeper_pid: int) -> int:
     return UID_BASE + keeper_pid
 
 
-def build_root(layout: Layout, uid: int, limits: Limits, source_fd: int, filename: str) -> None:
-    """In the init, as root, in the new mount namespace: make the new root and enter it."""
+def build_root(layout: Layout, uid: int, limits: Limits, source_fd: int, filename: str,
+               binds: Sequence[tuple[str, str]] = ()) -> None:
+    """In the init, as root, in the new mount namespace: make the new root and enter it.
+
+    `binds` are the lab's own folders (source on the machine, target in the new
+    root), shown read-only: a web server lab's docroot."""
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)  # nothing of ours reaches the host
     root = _staging_point(layout.read_only)
     linux.mount("protolab-sandbox", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "size=4m,mode=755")
@@ -93,6 +98,13 @@ def build_root(layout: Layout, uid: int, limits: Limits, source_fd: int, filenam
     os.makedirs(root + SCRATCH_DIR, exist_ok=True)
     linux.mount("protolab-scratch", root + SCRATCH_DIR, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV,
                 f"size={limits.scratch},mode=700,uid={uid},gid={uid}")
+    for source, target in binds:
+        if bind_problem(target):
+            raise OSError(0, f"cannot show {source} at {target}: {bind_problem(target)}")
+        os.makedirs(root + target, exist_ok=True)
+        linux.mount(source, root + target, None, linux.MS_BIND | linux.MS_REC)
+        linux.mount(None, root + target, None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY | linux.MS_NOSUID
+                    | linux.MS_NODEV | linux.MS_NOEXEC)
     os.makedirs(root + SUBMISSION_DIR)
     _write_submission(root + SUBMISSION_DIR + "/" + filename, source_fd)
     linux.mount(None, root, None, linux.MS_REMOUNT | linux.MS_RDONLY | linux.MS_NOSUID | linux.MS_NODEV, "size=4m,mode=755")
@@ -100,6 +112,18 @@ def build_root(layout: Layout, uid: int, limits: Limits, source_fd: int, filenam
     linux.pivot_root(".", ".")  # the old root ends up stacked below the new one ...
     linux.umount2(".", linux.MNT_DETACH)  # ... and is gone from this namespace
     os.chdir("/")
+
+
+RESERVED_TARGETS = ("/proc", "/sys", "/dev", "/etc", SCRATCH_DIR, SUBMISSION_DIR) + SYSTEM_DIRS
+
+
+def bind_problem(target: str) -> str | None:
+    """Why a lab's folder cannot be shown at `target` in the sandbox (None if it can)."""
+    if not target.startswith("/") or os.path.normpath(target) != target or target == "/":
+        return "the place must be an absolute, normalised path below /"
+    if any(_inside(target, reserved) or _inside(reserved, target) for reserved in RESERVED_TARGETS):
+        return "that place belongs to the sandbox itself"
+    return None
 
 
 def drop_privileges(uid: int, limits: Limits, timeout: float) -> None:

@@ -16,10 +16,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import LabError, ProtolabError
 from . import channel, codec
@@ -49,6 +50,8 @@ class CallOutcome:
     error: str = ""  # what went wrong, phrased to follow "your connect() "
     seconds: float = 0.0
     unusable: bool = False  # the file could not be used at all: it did not import, or ended at import
+    stopped: bool = False  # a background call the lab ended (start_call): a server's normal end
+    imported: bool = True  # the student's file had been imported (False: it was still importing)
 
 
 @dataclass
@@ -99,6 +102,7 @@ class ConfinedSolution:
         self._ready = False
         self._pending: list[_Call] = []  # returned calls whose sandboxes may still be ending
         self._memfd: int | None = None
+        self._background: BackgroundCall | None = None
 
     # -- life cycle --------------------------------------------------------
     def start(self) -> None:
@@ -127,6 +131,9 @@ class ConfinedSolution:
 
     def finish_calls(self) -> None:
         """Wait for every returned call's sandbox to end (noting what it left behind)."""
+        if self._background is not None:
+            self._background.stop()
+            self._background = None
         for call in self._pending:
             self._finish(call)
         self._pending.clear()
@@ -171,30 +178,68 @@ class ConfinedSolution:
         self.close()
 
     # -- calls -------------------------------------------------------------
-    def call(self, args: tuple, kwargs: dict, timeout: float) -> CallOutcome:
-        """Run the student's function once, in a new sandbox; its import counts in `timeout`."""
+    def call(self, args: tuple, kwargs: dict, timeout: float, *, limits: Limits | None = None,
+             binds: Mapping[str, str] | None = None) -> CallOutcome:
+        """Run the student's function once, in a new sandbox; its import counts in `timeout`.
+
+        `limits` replaces the lab's for this call; `binds` shows folders of the lab
+        read-only in the sandbox ({place in the sandbox: folder on the machine})."""
+        if self._background is not None and self._background.running:
+            raise LabError("the lab calls the student's function while its server still runs: stop that first")
+        call, handles, start = self._begin(args, kwargs, timeout, limits, binds)
+        outcome = self._converse(call, handles, start + timeout, timeout)
+        outcome = replace(outcome, seconds=time.monotonic() - start)
+        self._pending.append(call)  # its sandbox ends on its own; close() collects what it reports
+        return outcome
+
+    def start_call(self, args: tuple, kwargs: dict, timeout: float, *, limits: Limits | None = None,
+                   binds: Mapping[str, str] | None = None) -> BackgroundCall:
+        """Start the student's function in a new sandbox and return at once (a server the lab then uses).
+
+        The call runs exactly as `call()`'s would (same sandbox, same limits, the
+        same `timeout`, here the longest it may run); the lab ends it with
+        `BackgroundCall.stop()`. One at a time."""
+        if self._background is not None and self._background.running:
+            raise LabError("the lab starts the student's server twice: stop the first one before")
+        before = _children(self._zygote.pid) if self._zygote is not None else set()
+        call, handles, start = self._begin(args, kwargs, timeout, limits, binds)
+        self._background = BackgroundCall(self, call, handles, start, timeout, before)
+        return self._background
+
+    def _begin(self, args: tuple, kwargs: dict, timeout: float, limits: Limits | None,
+               binds: Mapping[str, str] | None) -> tuple[_Call, list[Any], float]:
+        """Hand the zygote a new call: (the call, the lab's handles, when it started)."""
         self.start()
         self._wait_ready()
+        limits = limits or self.limits
         handles: list[Any] = []
         try:
             spec = {
                 "function": self.function, "filename": self.path.name, "timeout": timeout,
-                "limits": self.limits.as_dict(),
+                "limits": limits.as_dict(), "binds": _binds(binds or {}),
                 "args": codec.encode(tuple(args), handles), "kwargs": codec.encode(dict(kwargs), handles),
             }
         except codec.CodecError as exc:
             raise LabError(f"the lab passes the student's function something it cannot hand over: {exc}") from None
+        sockets = [n for n, handle in enumerate(handles) if isinstance(handle, socket.socket)]
         for handle in handles:
+            if isinstance(handle, socket.socket):
+                self._check_socket(handle)
+                continue
             node = getattr(handle, "name", self.node_name)
             if node != self.node_name:
                 raise LabError(f"the lab hands the student a handle of {node}, but the student's code runs in {self.node_name}")
+        spec["sockets"] = sockets
+        if len(sockets) > channel.MAX_FDS - 4:
+            raise LabError(f"the lab hands the student {len(sockets)} sockets; at most {channel.MAX_FDS - 4} can travel")
         self.calls += 1
         chan_ours, chan_theirs = channel.pair()
         report_ours, report_theirs = channel.pair()
         out_r, out_w = os.pipe()
         try:
             channel.send(self._control, {"op": "call", "id": self.calls, "spec": spec},
-                         [self._source_fd(), chan_theirs.fileno(), report_theirs.fileno(), out_w])
+                         [self._source_fd(), chan_theirs.fileno(), report_theirs.fileno(), out_w,
+                          *(handles[n].fileno() for n in sockets)])
         except OSError as exc:
             for sock in (chan_ours, report_ours):
                 sock.close()
@@ -204,24 +249,40 @@ class ConfinedSolution:
             chan_theirs.close()
             report_theirs.close()
             os.close(out_w)
-        call = _Call(self.calls, chan_ours, report_ours, out_r)
-        start = time.monotonic()
-        outcome = self._converse(call, handles, start + timeout, timeout)
-        outcome = replace(outcome, seconds=time.monotonic() - start)
-        self._pending.append(call)  # its sandbox ends on its own; close() collects what it reports
-        return outcome
+        return _Call(self.calls, chan_ours, report_ours, out_r), handles, time.monotonic()
 
-    def _converse(self, call: _Call, handles: list[Any], deadline: float, timeout: float) -> CallOutcome:
+    def _check_socket(self, sock: socket.socket) -> None:
+        """A socket handed to the student must be of its node: a socket acts in the namespace it was made in."""
+        try:
+            import fcntl
+
+            ns = fcntl.ioctl(sock.fileno(), SIOCGSKNS)
+            try:
+                theirs = os.fstat(ns)
+            finally:
+                os.close(ns)
+            ours = os.stat(self.netns)
+        except OSError as exc:
+            raise LabError(f"cannot tell which network the lab's socket belongs to: {exc.strerror or exc}") from None
+        if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino):
+            raise LabError(f"the lab hands the student a socket of another network than {self.node_name}'s")
+
+    def _converse(self, call: _Call, handles: list[Any], deadline: float, timeout: float,
+                  wake: int | None = None, on_imported: Callable[[], None] | None = None) -> CallOutcome:
         imported = False
         chan_open = True
         while True:
             watch = [call.report] + ([call.chan] if chan_open else []) + ([call.output] if call.output is not None else [])
+            watch += [wake] if wake is not None else []
             left = deadline - time.monotonic()
             if left <= 0:
                 self._kill(call)
                 what = "return" if imported else "finish importing"
                 return CallOutcome(False, error=f"did not {what} within {timeout:g} s and was stopped", unusable=not imported)
             ready = select.select(watch, [], [], left)[0]
+            if wake is not None and wake in ready:
+                self._kill(call)
+                return CallOutcome(False, error="was stopped by the lab", stopped=True, imported=imported)
             if call.output is not None and call.output in ready:
                 self._read_output(call)
             if call.report in ready:
@@ -245,6 +306,8 @@ class ConfinedSolution:
                 op = message.get("op")
                 if op == "imported":
                     imported = True
+                    if on_imported is not None:
+                        on_imported()
                 elif op == "rpc":
                     self._serve(call, handles, message)
                 elif op == "result":
@@ -381,6 +444,117 @@ class ConfinedSolution:
             self._memfd = os.memfd_create("protolab-solution", os.MFD_CLOEXEC)
             os.write(self._memfd, self.source)
         return self._memfd
+
+
+SIOCGSKNS = 0x894C  # ioctl: a socket's network namespace, as a new descriptor
+
+
+class BackgroundCall:
+    """A call of the student's function running while the lab acts (a server): `stop()` ends it.
+
+    A thread of the grader holds the call's conversation (answers the lab
+    handles' requests, drains the output pipe, notices an early end); the
+    student's code runs in its sandbox exactly as for a blocking call."""
+
+    def __init__(self, owner: ConfinedSolution, call: _Call, handles: list[Any], start: float, timeout: float,
+                 children_before: set[int]) -> None:
+        self._owner, self._call, self._start = owner, call, start
+        self._children_before = children_before
+        self._keeper: int | None = None
+        self._imported = threading.Event()
+        self._done = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        self._outcome: CallOutcome | None = None
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, args=(handles, timeout), name="student-server", daemon=True)
+        self._thread.start()
+
+    def _run(self, handles: list[Any], timeout: float) -> None:
+        try:
+            outcome = self._owner._converse(self._call, handles, self._start + timeout, timeout, self._wake_r,
+                                            self._imported.set)
+        except ProtolabError as exc:  # the sandbox could not be built: said when the lab stops it
+            outcome = CallOutcome(False, error=f"could not be started: {exc}")
+        self._outcome = replace(outcome, seconds=time.monotonic() - self._start)
+        self._done.set()
+
+    @property
+    def running(self) -> bool:
+        """The student's function has neither returned nor ended, and the lab has not stopped it."""
+        return not self._done.is_set()
+
+    def wait_imported(self, timeout: float) -> bool:
+        """Wait until the student's file is imported and its function called (False: it ended, or not yet)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not self._imported.is_set() and not self._done.is_set():
+            self._imported.wait(0.02)
+        return self._imported.is_set() and not self._done.is_set()
+
+    def keeper_pid(self, timeout: float = 1.0) -> int | None:
+        """The call's keeper (its sandbox's uid is `sandbox_uid(keeper)`), or None if it is gone."""
+        end = time.monotonic() + timeout
+        while self._keeper is None and self._owner._zygote is not None:
+            new = _children(self._owner._zygote.pid) - self._children_before
+            if new:
+                self._keeper = min(new)
+            elif time.monotonic() >= end:
+                break
+            else:
+                time.sleep(0.01)
+        return self._keeper
+
+    def uid(self) -> int | None:
+        """The uid the student's processes run as (each sandbox has its own)."""
+        from .sandbox import sandbox_uid
+
+        keeper = self.keeper_pid()
+        return sandbox_uid(keeper) if keeper is not None else None
+
+    def stop(self) -> CallOutcome:
+        """End the call if it still runs (its whole sandbox goes) and say how it ended."""
+        if not self._stopped:
+            self._stopped = True
+            try:
+                os.write(self._wake_w, b"x")
+            except OSError:
+                pass
+            self._thread.join()
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            self._owner._pending.append(self._call)
+        assert self._outcome is not None
+        return self._outcome
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (from /proc: a keeper of the zygote)."""
+    found = set()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(name))
+    return found
+
+
+def _binds(binds: Mapping[str, str]) -> list[list[str]]:
+    """{place in the sandbox: folder on the machine} as the spec carries it, checked here (the lab's mistake)."""
+    from .sandbox import bind_problem
+
+    out = []
+    for target, source in binds.items():
+        problem = bind_problem(target)
+        if problem:
+            raise LabError(f"the lab shows {source} at {target} in the sandbox: {problem}")
+        if not os.path.isdir(source):
+            raise LabError(f"the lab shows {source} in the sandbox, but it is not a folder")
+        out.append([os.path.realpath(source), target])
+    return out
 
 
 def read_solution(path: Path) -> bytes:

@@ -10,7 +10,9 @@ children inherit.
 Control messages (JSON, see channel.py):
   grader → zygote  {"op": "call", "id": N, "spec": {...}} with four fds:
                    the solution's source (a memfd), the call's channel, the
-                   init's report channel, and the write end of the output pipe
+                   init's report channel, and the write end of the output pipe;
+                   then one per socket the lab hands over (spec["sockets"]:
+                   sockets of this node, such as a server's bound listener)
                    {"op": "kill", "id": N}   end that call's sandbox now
   zygote → grader  {"op": "ready"}, or {"op": "failed", "error": "..."}
 
@@ -69,8 +71,9 @@ def main(argv: list[str]) -> int:
             message, fds = None, []
         if message is None:
             break
-        if message.get("op") == "call" and len(fds) == 4:
-            keepers[int(message["id"])] = _start_keeper(control, message["spec"], fds, layout)
+        if message.get("op") == "call" and len(fds) == 4 + len(message["spec"].get("sockets", ())):
+            spec = {**message["spec"], "socket_fds": fds[4:]}  # the lab's sockets, same numbers in every child
+            keepers[int(message["id"])] = _start_keeper(control, spec, fds, layout)
             for fd in fds:
                 os.close(fd)
         elif message.get("op") == "kill":
@@ -115,8 +118,8 @@ def _start_keeper(control: socket.socket, spec: dict, fds: list[int], layout: La
         return pid
     code = KEEPER_FAILED
     try:
-        source, call, report, output = fds
-        close_fds_except({source, call, report, output})
+        source, call, report, output = fds[:4]
+        close_fds_except(set(fds))
         watch_parent(expected_parent=zygote)
         uid = sandbox_uid(os.getpid())
         linux.unshare(linux.CLONE_NEWNS | linux.CLONE_NEWPID | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS)
@@ -125,7 +128,7 @@ def _start_keeper(control: socket.socket, spec: dict, fds: list[int], layout: La
         if init == 0:
             os.close(lifeline_w)
             _init(spec, layout, uid, source, call, report, output, lifeline_r)
-        for fd in (lifeline_r, source, call, report, output):
+        for fd in (lifeline_r, *fds):
             os.close(fd)
         _, status = os.waitpid(init, 0)
         code = 0
@@ -143,15 +146,16 @@ def _init(spec: dict, layout: Layout, uid: int, source: int, call: int, report: 
         os.close(lifeline)
         limits = Limits.from_dict(spec["limits"])
         filename = os.path.basename(spec["filename"]) or "solution.py"
-        build_root(layout, uid, limits, source, filename)
+        build_root(layout, uid, limits, source, filename, [tuple(b) for b in spec.get("binds", ())])
         os.close(source)
         timeout = float(spec["timeout"])
+        sockets = [int(fd) for fd in spec.get("socket_fds", ())]
         student = os.fork()
         if student == 0:
             os.close(report)
-            _student(spec, uid, limits, timeout, call, output, f"{SUBMISSION_DIR}/{filename}")
-        os.close(call)
-        os.close(output)
+            _student(spec, uid, limits, timeout, call, output, f"{SUBMISSION_DIR}/{filename}", sockets)
+        for fd in (call, output, *sockets):
+            os.close(fd)
         linux.set_capabilities(frozenset({linux.CAP_KILL}))  # the init needs nothing more now
         linux.prctl(linux.PR_SET_DUMPABLE, 0)
         ended = _wait_student(student)
@@ -201,12 +205,13 @@ def _zombie(pid: str) -> bool:
         return True  # gone already
 
 
-def _student(spec: dict, uid: int, limits: Limits, timeout: float, call: int, output: int, path: str) -> None:
+def _student(spec: dict, uid: int, limits: Limits, timeout: float, call: int, output: int, path: str,
+             sockets: list[int]) -> None:
     """The student's process: drop everything, then run their code."""
     code = 0
     sock = socket.socket(fileno=call)
     try:
-        _enter_student_state(uid, limits, timeout, output, call)
+        _enter_student_state(uid, limits, timeout, output, call, sockets)
     except BaseException as exc:  # noqa: BLE001 - the sandbox is broken, not the student's code
         _report_setup_failure(sock, exc)
         os._exit(1)
@@ -223,14 +228,14 @@ def _student(spec: dict, uid: int, limits: Limits, timeout: float, call: int, ou
         os._exit(code)
 
 
-def _enter_student_state(uid: int, limits: Limits, timeout: float, output: int, call: int) -> None:
+def _enter_student_state(uid: int, limits: Limits, timeout: float, output: int, call: int, sockets: list[int]) -> None:
     null = os.open("/dev/null", os.O_RDONLY)  # may itself be 0: the keeper closed 0-2
     for source, target in ((null, 0), (output, 1), (output, 2)):
         if source != target:
             os.dup2(source, target)
     for fd in {null, output} - {0, 1, 2}:
         os.close(fd)
-    close_fds_except({0, 1, 2, call})
+    close_fds_except({0, 1, 2, call, *sockets})  # the lab's sockets of this node (a server's listener) stay
     os.chdir(SCRATCH_DIR)
     os.environ.clear()
     os.environ.update({"HOME": SCRATCH_DIR, "TMPDIR": SCRATCH_DIR, "PATH": "/usr/local/bin:/usr/bin:/bin",
