@@ -12,7 +12,9 @@ from scapy.layers.inet import IP, TCP
 
 from protolab.errors import LabError
 from protolab.expect import Check, Expectation, F, Fact, Flags, Never, SentBy, Step, V
+from protolab.expect.records import FrameTime
 from protolab.kernel.guard import RstGuard
+from protolab.kernel.rto import RtoMin
 from protolab.kernel.sockstate import GONE, SockProbe
 from protolab.kernel.tcpwatch import WatchedHost
 from protolab.lab import Lab, LabContext
@@ -23,6 +25,7 @@ from protolab.servers.tcpapp import ConnectionApp
 
 CLOSERS = ("client", "server")
 MAX_DATA = 1000  # bytes: one segment, well below the MSS
+RTO_MIN_MS = 2500  # web's minimum retransmission timeout towards the client: slack for a student's pauses
 
 INSTRUCTIONS = """\
 TCP numbers every byte it carries. After the handshake each side keeps two
@@ -55,25 +58,46 @@ connection's numbers for 2 MSL (twice the Maximum Segment Lifetime; Linux uses
 late duplicate of an old segment cannot be taken for data of a new connection
 with the same addresses and ports. The lab shows the timer; it does not wait.
 
-Your task: write `send_and_close(client, conn, data, closer)`.
+Your task: write `send_and_close(client, conn, data, closer)`. It returns
+nothing (None): the lab reads the capture and web's kernel.
 
-  - `conn` holds the numbers the handshake left you: conn.seq (your next
-    sequence number), conn.ack (the next number you expect from web), and
-    conn.src, conn.sport, conn.dst, conn.dport.
-  - Send `data` (bytes) in one segment with flags "PA" (PSH-ACK), wait until
-    web acknowledges it, then close as the four-segment exchange above says for
-    `closer` ("client" or "server"). Acknowledge web's FIN with a pure ACK
-    (flags "A"), as its own segment.
+  - `client`: the client machine's packet I/O (below). `conn` holds the
+    numbers the handshake left you: conn.seq (your next sequence number),
+    conn.ack (the next number you expect from web), and conn.src, conn.sport,
+    conn.dst, conn.dport. `data`: the bytes to send (--set data=...).
+    `closer`: "client" (you close first) or "server" (web does).
+  - Send `data` in one segment with flags "PA" (PSH-ACK), wait until web
+    acknowledges it (an ACK with ack = your seq + len(data)), and only then
+    close as the four-segment exchange above says for `closer`. Acknowledge
+    web's FIN with a pure ACK (flags "A"), as its own segment.
   - Craft the segments with scapy:
         from scapy.layers.inet import IP, TCP
         IP(dst=conn.dst) / TCP(sport=conn.sport, dport=conn.dport, flags="PA",
                                seq=..., ack=...) / data
-    and keep your own seq and ack up to date. Numbers wrap around:
-    use (n + k) % 2**32.
+    and keep your own seq and ack up to date. Sequence numbers are 32 bits
+    and wrap around: after 4294967295 comes 0, so always write (n + k) % 2**32
+    (conn.seq may be close to the top).
   - client.send(pkt) sends an IP packet; client.recv(match, timeout=1.0)
     returns the next received Ethernet frame for which match(frame) is true
-    (or None), e.g. a match that checks frame[TCP].sport == conn.dport and
-    "F" in str(frame[TCP].flags).
+    (or None after `timeout` s), e.g. a match that checks
+    frame[TCP].sport == conn.dport and "F" in str(frame[TCP].flags).
+    What recv keeps: nothing from before your function was called; from then
+    on every frame that arrives and that no recv() has taken yet, oldest
+    first, also the ones your match turned down. A segment that came while
+    you slept or printed is not lost: the next recv() finds it at once.
+  - What web may send (all legal TCP, so be ready for each):
+      closer=client: web's ACK of your FIN and its own FIN come as two
+        segments (flags A, then FA), or as one (flags FA, ack = your FIN
+        seq + 1): look for the F flag in the ACK you waited for.
+      closer=server: web's ACK of your data comes alone (flags A), or rides
+        on its FIN (one segment with flags FA and ack = your seq + len(data)).
+      An ACK may come up to ~40 ms late (delayed ACK).
+  - Time: each call may take 10 s in all. While web waits for an ACK of its
+    FIN, its kernel sends the FIN again once its retransmission timeout (RTO)
+    runs out; Linux's floor is 200 ms, so for this lab the lab sets web's
+    minimum RTO to 2.5 s for the route to the client (restored after the
+    run). A sleep or some prints of up to about 2 s between two of your
+    segments are fine; longer, and web sends its FIN again (a failed check).
   - The client's own kernel has no socket for this connection and would answer
     web's segments with RSTs; the lab drops those RSTs for your connection.
   - Send through `client.send`: the lab watches web's socket state before
@@ -87,7 +111,8 @@ Hand in a Python file defining `send_and_close` and run:
     protolab run teardown --solution my_teardown.py [--set closer=server]
 
 Checked on the capture: your data's seq and payload, web's ACK of it
-(ack = seq + length), your FIN's seq (right after your data), web's ACK of
+(ack = seq + length), your FIN's seq (right after your data; with
+closer=client, sent only after web's ACK of the data), web's ACK of
 your FIN (FIN seq + 1), web's FIN and your ACK of it (its seq + 1), no RST and
 no segment that web had to send again. Checked in web's kernel and application:
 the bytes the application read, and the states of web's socket on the way.
@@ -116,9 +141,9 @@ def send_and_close(client, conn, data: bytes, closer: str) -> None:
 
     client.send(segment("PA", data))
     seq = (seq + len(data)) % 2**32  # data uses one number per byte
-    wait("A", "an ACK of the data", acking=seq)
 
     if closer == "client":
+        wait("A", "an ACK of the data", acking=seq)
         client.send(segment("FA"))
         seq = (seq + 1) % 2**32  # the FIN uses one number
         reply = wait("A", "an ACK of the FIN", acking=seq)
@@ -126,7 +151,8 @@ def send_and_close(client, conn, data: bytes, closer: str) -> None:
         ack = (fin.seq + 1) % 2**32  # acknowledge web's FIN: its number + 1
         client.send(segment("A"))
     else:
-        fin = wait("F", "its FIN")
+        reply = wait("A", "an ACK of the data", acking=seq)  # it may ride on web's FIN
+        fin = reply if "F" in str(reply.flags) else wait("F", "its FIN")
         ack = (fin.seq + 1) % 2**32
         client.send(segment("A"))
         client.send(segment("FA"))
@@ -153,6 +179,9 @@ def procedure(ctx: LabContext) -> None:
     client_port = ctx.params["client_port"] or probe.free_port((web_ip, port), client.ip)
     ctx.use(RstGuard(ctx.node("client"), client.ip, client_port, web_ip, port))
     ctx.say(f"client: nftables drops the kernel's RSTs for {client.ip}:{client_port} → {web_ip}:{port}, the close included")
+    ctx.use(RtoMin(web, client.ip, RTO_MIN_MS))  # before the connection opens: its sockets take the route's rto_min
+    ctx.say(f"web: its kernel waits at least {RTO_MIN_MS / 1000:g} s before sending a segment to {client.ip} again "
+            "(rto_min on its route to the client; Linux's default is 0.2 s)")
 
     endpoint = Endpoint(client, web_ip, port, client_port)
     try:
@@ -182,7 +211,7 @@ def procedure(ctx: LabContext) -> None:
     if end is not None and end.timer == "retransmit":
         ctx.say(f"web: its socket is in {end.state} and nothing acknowledged its FIN; its kernel sends it again "
                 f"when its retransmission timeout (RTO, now {end.rto_ms} ms) runs out: the lab waits for that")
-        end = client.wait_for_retransmission(end)
+        end = client.wait_for_retransmission(end, limit=RTO_MIN_MS / 1000 + 0.5)
     facts = _facts(closer, app, notes, end)
     ctx.facts.update(facts)
     _narrate_states(ctx, closer, facts, end)
@@ -279,6 +308,7 @@ def expectation(topology, params) -> Expectation:
             match=(*from_web, Flags("A") | Flags("FA")),
             checks=(Check((F("tcp.ack") == V("data_seq") + V("data_len")) | (F("tcp.ack") == V("data_seq") + V("data_len") + 1),
                           "web acknowledges every byte: ack = data seq + length (+ 1 if it takes your FIN too)"),),
+            bind={"data_acked_at": FrameTime()},
             hint="web takes data only if it starts at the number web expects next and acknowledges nothing web has not sent.",
         ),
     )
@@ -305,7 +335,7 @@ def expectation(topology, params) -> Expectation:
                 "no segment sent again by web",
                 match=(F("ip.src") == web, F("tcp.dport") == V("cport"), F("tcp.retransmission").is_(True)),
                 why="web sent this segment a second time: nothing acknowledged it within its retransmission timeout "
-                "(RTO, about 200 ms here). A FIN sent again means web's socket is still waiting for the ACK of its FIN.",
+                f"(RTO, {RTO_MIN_MS / 1000:g} s in this lab). A FIN sent again means web's socket is still waiting for the ACK of its FIN.",
             ),
         ),
         facts=facts,
@@ -328,10 +358,12 @@ ACK_HINT = ("Answer web's FIN with a segment of its own, flags A only. Until its
 
 def _client_closes_first(mine, from_web) -> tuple[Step, ...]:
     return (
-        # your FIN may leave before web's ACK of your data arrives: it only has to follow your data
+        # matched after your data, so that a FIN sent too early is named as such (not "missing")
         Step("your FIN", match=(*mine, Flags("F", exact=False)), bind={"fin_seq": "tcp.seq"}, hint=FIN_HINT,
              after="your data", checks=(
             FIN_SEQ, Check(F("tcp.ack") == V("server_isn") + 1, "it acknowledges everything web sent: ack = web's ISN + 1"),
+            Check(FrameTime() > V("data_acked_at"), "your FIN leaves only after web acknowledged your data "
+                  "(wait for its ACK: ack = data seq + length)"),
         )),
         Step("web ACKs your FIN", match=(*from_web, Flags("A") | Flags("FA")), checks=(FIN_ACKED,),
              hint="If web's ACK repeats an older number, web's kernel ignored your FIN: its sequence number was not "
@@ -395,7 +427,13 @@ LAB = Lab(
     params={"port": 80, "client_port": 0, "closer": "client", "data": "hello, web"},
     limits={"port": Range(1, 65535), "client_port": Range(0, 65535, note="0 picks a free one"),
             "closer": OneOf("client", "server")},
-    timeout=5.0,
+    param_help={
+        "port": "web's listening port (conn.dport)",
+        "client_port": "the client's port of the connection (conn.sport); 0: the lab picks a free one",
+        "closer": "who sends the first FIN: client (you) or server (web's application)",
+        "data": f"the text sent as `data`, as UTF-8 bytes (1 to {MAX_DATA} bytes)",
+    },
+    timeout=10.0,
     facts={
         "web.read": ("the bytes web's application read from the connection", bytes),
         "web.state_after_your_fin": "web's socket state once your FIN arrived (client closes first)",

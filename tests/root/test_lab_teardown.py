@@ -13,7 +13,10 @@ import pytest
 from protolab.errors import LabError
 from protolab.expect import Status
 from protolab.lab.catalog import load_lab
+from protolab.backends.netns import NetnsBackend
 from protolab.lab.offline import check_capture
+from protolab.lab.runner import RunOptions, run_lab
+from protolab.topology import load
 from tests.root.labrun import explain as text, item, run_fresh
 
 pytestmark = pytest.mark.root
@@ -228,3 +231,26 @@ def test_server_first_close_with_fin_not_acknowledged_ends_in_closing(lab, tmp_p
     assert result.facts["web.state_at_end"] == "CLOSING"
     assert item(v, "web's socket ends in TIME_WAIT (web closed first)").messages == ("web.state_at_end is 'CLOSING', expected 'TIME_WAIT'",)
     assert item(v, "no segment sent again by web").status is Status.FAIL
+
+
+# web's pure ACKs never reach the wire: the ACK of the data shows only later, riding on web's FIN, as a
+# delayed ACK would (web's kernel acknowledges within ~60 µs here, quicker than any student's next segment)
+NO_PURE_ACKS_FROM_WEB = """table ip lab_test_no_acks {
+  chain output { type filter hook output priority 0; policy accept; tcp sport 80 tcp flags == ack drop; }
+}
+"""
+
+
+def test_a_fin_sent_before_web_acknowledged_the_data_is_named(lab, tmp_path):
+    deployment = NetnsBackend().deploy(load())
+    try:
+        web = deployment.node("web")
+        assert web.run(["nft", "-f", "-"], input=NO_PURE_ACKS_FROM_WEB).returncode == 0
+        result = run_lab(lab, RunOptions(solution=SOLUTIONS / "fin_before_data_acked.py", out_dir=tmp_path,
+                                         deployment=deployment))
+    finally:
+        deployment.teardown()
+    v = result.verdict
+    assert item(v, "your data").status is Status.PASS, text(v)
+    assert item(v, "your FIN").status is Status.FAIL, text(v)
+    assert "your FIN leaves only after web acknowledged your data" in messages(v, "your FIN")
