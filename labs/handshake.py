@@ -38,18 +38,39 @@ Your task: write `connect(client, server_ip, server_port, client_port)` that
 opens a TCP connection to the real kernel listener on `web` port 80 without
 using the operating system's TCP: craft the three segments yourself.
 
+  - The arguments: `client` (below); `server_ip`, web's address ("10.0.2.80");
+    `server_port`, the port web listens on (80; --set port=... changes it);
+    `client_port`, the source port your segments must use (always a real
+    port: with --set client_port=0, the default, the lab picks one at random).
+  - Return (your ISN, web's ISN) as two ints, as the reference does. The lab
+    does not grade the return value; it grades what crossed the wire and what
+    web's kernel did.
   - `client` sends and receives packets inside the client machine:
       client.sr1(pkt, timeout=1.0) sends an IP packet and returns the first
-                                   packet that answers it (or None);
+                                   packet that answers it (or None after
+                                   `timeout` s), e.g. web's SYN-ACK to your SYN;
       client.send(pkt)             sends an IP packet without waiting;
+      client.recv(match, timeout=1.0)  the next received frame for which
+                                   match(frame) is true (or None);
       client.ip                    the client's address.
+    Frames that arrive during your call and that no sr1()/recv() took are
+    kept, oldest first, for the next one (nothing from before your call).
     Your code runs inside the client machine itself, so scapy's own
     sr1()/send() (`from scapy.all import sr1, send`) work too and act there;
     client.sr1 is quicker, because it keeps its sockets open between packets.
   - Build segments with scapy: `from scapy.layers.inet import IP, TCP`, then
     `IP(dst=server_ip) / TCP(sport=client_port, dport=server_port, flags="S", seq=...)`.
-    Choose any ISN you like. Use the `client_port` you are given: the lab
-    protects exactly that connection.
+    Choose any ISN you like, 0 to 2**32 - 1. Use the `client_port` you are
+    given: the lab protects exactly that connection.
+  - Sequence numbers are 32 bits and wrap around: after 4294967295 comes 0.
+    With ISN x your ACK carries seq = (x + 1) % 2**32, and it acknowledges
+    (y + 1) % 2**32 for web's ISN y.
+  - Time: each call may take 5 s. Before your SYN nothing waits, but once web
+    has sent its SYN-ACK, its kernel sends it again if your ACK has not
+    arrived 1 s later (the kernel's initial retransmission timeout, which the
+    lab cannot lengthen), and a SYN-ACK sent twice fails the check "no
+    retransmission". Keep what you do between the SYN-ACK and your ACK under
+    half a second: a few prints are fine, time.sleep(1) is not.
   - The client's own kernel knows nothing about your connection, so when the
     SYN-ACK arrives it would normally answer with a RST ("who are you?").
     The lab installs a firewall rule that drops those RSTs for your
@@ -180,6 +201,11 @@ LAB = Lab(
     columns=("client", "router", "web"),
     params={"port": 80, "client_port": 0, "guard": True},
     limits={"port": Range(1, 65535), "client_port": Range(0, 65535, note="0 picks one at random")},
+    param_help={
+        "port": "the port web's listener waits on (your server_port)",
+        "client_port": "the source port of your segments (your client_port)",
+        "guard": "drop the client kernel's RSTs for your connection (false: watch the kernel reset it)",
+    },
     # with --student: web listens on a port of the student's own, and the client uses one of its own
     variants={"port": Range(8000, 8999), "client_port": Range(40000, 49999)},
     timeout=5.0,

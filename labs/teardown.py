@@ -429,7 +429,7 @@ LAB = Lab(
             "closer": OneOf("client", "server")},
     param_help={
         "port": "web's listening port (conn.dport)",
-        "client_port": "the client's port of the connection (conn.sport); 0: the lab picks a free one",
+        "client_port": "the client's port of the connection (conn.sport)",
         "closer": "who sends the first FIN: client (you) or server (web's application)",
         "data": f"the text sent as `data`, as UTF-8 bytes (1 to {MAX_DATA} bytes)",
     },
