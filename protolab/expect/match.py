@@ -93,7 +93,7 @@ class _Run:
         owners = {f.index: s.name for s, f in zip(group.steps, frames) if f is not None}
         for step, found in zip(group.steps, frames):
             if found is None:
-                others = tuple(f for f in self.trace.frames[cursor:] if f.index not in owners)
+                others = tuple(f for f in _later(_pool(step, self.trace), cursor) if f.index not in owners)
                 try:
                     why = _taken(step, group, owners, anchor, self.trace, cursor, self.bindings, self.facts) or \
                         _not_seen(step, others, anchor, self.trace, cursor, self.bindings, self.facts)
@@ -137,7 +137,7 @@ class _Run:
 def _taken(step: Step, group: InAnyOrder, owners: Mapping[int, str], anchor: str | None, trace: Trace, cursor: int,
            bindings: Mapping[str, Any], facts: Mapping[str, Any]) -> str:
     """For a step of a group left without a frame: the frames that fit it but are other steps' ("" if none)."""
-    fits = [f for f in trace.frames[cursor:] if f.index in owners and _judge(step.match, _ctx(f, bindings, facts))]
+    fits = [f for f in _later(_pool(step, trace), cursor) if f.index in owners and _judge(step.match, _ctx(f, bindings, facts))]
     if not fits:
         return ""
     after = f"after {anchor} (frame #{cursor})" if anchor else "in the whole capture"
@@ -178,7 +178,7 @@ def _assign(steps: tuple[Step, ...], trace: Trace, cursor: int, bindings: Mappin
         start = cursor - 1 if step.may_share and cursor > 0 else cursor
         sure, doubt = [], []
         try:
-            for frame in trace.frames[start:]:
+            for frame in _later(_pool(step, trace), start):
                 if frame.index in used:
                     continue
                 budget[0] -= 1
@@ -216,6 +216,19 @@ def _assign(steps: tuple[Step, ...], trace: Trace, cursor: int, bindings: Mappin
     return out
 
 
+def _pool(step: Step, trace: Trace) -> tuple[Frame, ...]:
+    """What a step picks from: the trace's frames, or what its `pool` gives (an HTTP step: messages)."""
+    pool = getattr(step, "pool", None)
+    return trace.frames if pool is None else pool(trace)
+
+
+def _later(pool: tuple[Frame, ...], start: int) -> tuple[Frame, ...]:
+    """The items of `pool` numbered after `start`, in order."""
+    if pool and pool[0].index == 1 and pool[-1].index == len(pool) and type(pool[0]) is Frame:
+        return pool[start:]  # a trace's frames: position n holds frame n + 1
+    return tuple(f for f in pool if f.index > start)
+
+
 def _bound(step: Step, frame: Frame, bindings: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
     """The bindings with what `step` binds on `frame` (what it cannot take is left out)."""
     out = dict(bindings)
@@ -249,7 +262,8 @@ def _run_step(
     facts: Mapping[str, Any],
 ) -> tuple[ItemResult, Frame | None]:
     start = cursor - 1 if step.may_share and cursor > 0 else cursor
-    later = trace.frames[start:]  # frame numbers start at 1: position n holds frame n + 1
+    pool = _pool(step, trace)
+    later = _later(pool, start)  # frame numbers start at 1
     doubtful: Frame | None = None
     try:
         found = None
@@ -264,7 +278,7 @@ def _run_step(
             found = doubtful
         if found is None:  # the nearest-miss search may reach an unbound variable too
             return ItemResult("step", step.name, Status.FAIL, (), (
-                _not_seen(step, trace.frames[cursor:], previous, trace, cursor, bindings, facts),)), None
+                _not_seen(step, _later(pool, cursor), previous, trace, cursor, bindings, facts),)), None
     except Unbound as exc:
         return _skipped(step.name, exc), None
     return _finish(step, found, found is doubtful, trace, cursor, bindings, facts), found
@@ -298,13 +312,13 @@ def _finish(step: Step, found: Frame, doubtful: bool, trace: Trace, cursor: int,
                               f"(the lab file is wrong, not the student's code)") from None
     if problems and step.hint:
         problems.append(step.hint)
-    messages = tuple(f"frame #{found.index} ({found.summary}): {p}" for p in problems)
+    messages = tuple(f"{found.label}: {p}" for p in problems)
     if doubtful and not problems:
         reasons = "; ".join(_unknowns(step.match, ctx))
-        return ItemResult("step", step.name, Status.INCONCLUSIVE, (found.index,), (
-            f"frame #{found.index} ({found.summary}) fits, but {reasons}",))
+        return ItemResult("step", step.name, Status.INCONCLUSIVE, found.numbers, (
+            f"{found.label} fits, but {reasons}",))
     status = Status.FAIL if problems else Status.PASS
-    return ItemResult("step", step.name, status, (found.index,), messages)
+    return ItemResult("step", step.name, status, found.numbers, messages)
 
 
 def _not_seen(
@@ -317,17 +331,22 @@ def _not_seen(
     facts: Mapping[str, Any],
 ) -> str:
     after = f"after {previous} (frame #{cursor})" if previous else "in the whole capture"
-    if not later:
-        text = f"expected it, but nothing was captured {after}"
+    noun = getattr(step, "noun", "frame")
+    absent = getattr(step, "absent", None)
+    told = absent(trace, bindings) if absent is not None else None
+    if told:
+        text = told
+    elif not later:
+        text = f"expected it, but nothing was captured {after}" if noun == "frame" else f"no {noun} {after}"
     else:
         sender = expected_sender(step, trace)
         own = tuple(f for f in later if sender is None or f.sender in (sender, None, "?"))
         near = _nearest_miss(step.match, own, bindings, facts)
         if near is None:
-            text = f"no frame {after} looks like it ({len(later)} frame{'' if len(later) == 1 else 's'} checked)"
+            text = f"no {noun} {after} looks like it ({len(later)} {noun}{'' if len(later) == 1 else 's'} checked)"
         else:
             frame, why = near
-            text = f"no frame {after} matches; the closest is frame #{frame.index} ({frame.summary}): {why}"
+            text = f"no {noun} {after} matches; the closest is {frame.label}: {why}"
     return f"{text}. {step.hint}".strip() if step.hint else text
 
 

@@ -12,6 +12,7 @@ and fields are simply missing. `annotate` adds tcp.retransmission.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
@@ -43,6 +44,16 @@ class Frame:
 
     def has(self, layer: str) -> bool:
         return layer in self.layers
+
+    @property
+    def label(self) -> str:
+        """How a verdict names it: "frame #3 (TCP ...)"."""
+        return f"frame #{self.index} ({self.summary})"
+
+    @property
+    def numbers(self) -> tuple[int, ...]:
+        """The frame numbers a verdict item about it names (an HTTP message: all its frames)."""
+        return (self.index,)
 
     def get(self, path: str, default: Any = _MISSING) -> Any:
         """Field by dotted path, e.g. "tcp.ack"."""
@@ -76,6 +87,28 @@ class Trace:
         if not 1 <= number <= len(self.frames):
             raise IndexError(f"no frame #{number} (frames are #1 to #{len(self.frames)})")
         return self.frames[number - 1]
+
+    # computed on first use, once (a frozen dataclass keeps cached_property's value in its __dict__)
+    @cached_property
+    def connections(self) -> tuple:
+        """Its TCP connections, each direction reassembled (protolab.wire.streams.Connection)."""
+        from ..wire.streams import connections
+
+        return tuple(connections(self.frames))
+
+    @cached_property
+    def http(self) -> tuple:
+        """Its TCP connections read as HTTP/1.1, in the same order (protolab.wire.http.HttpConnection)."""
+        from ..wire.http import parse
+
+        return tuple(parse(c) for c in self.connections)
+
+    @cached_property
+    def messages(self) -> tuple:
+        """Every HTTP message as the Request and Response entries see it (protolab.expect.http.MessageView)."""
+        from .http import message_views
+
+        return message_views(self)
 
 
 def make_trace(frames: Iterable[Frame], links: Iterable[str] = (), drops: int = 0,
