@@ -341,7 +341,8 @@ def _not_seen(
     else:
         sender = expected_sender(step, trace)
         own = tuple(f for f in later if sender is None or f.sender in (sender, None, "?"))
-        near = _nearest_miss(step.match, own, bindings, facts)
+        # a message pool holds only messages of the step's kind: the closest one is always worth naming
+        near = _nearest_miss(step.match, own, bindings, facts, any_score=noun != "frame")
         if near is None:
             text = f"no {noun} {after} looks like it ({len(later)} {noun}{'' if len(later) == 1 else 's'} checked)"
         else:
@@ -366,16 +367,17 @@ def expected_sender(step: Step, trace: Trace) -> str | None:
 
 
 def _nearest_miss(
-    conds: tuple[Cond, ...], frames: tuple[Frame, ...], bindings: Mapping[str, Any], facts: Mapping[str, Any]
+    conds: tuple[Cond, ...], frames: tuple[Frame, ...], bindings: Mapping[str, Any], facts: Mapping[str, Any],
+    any_score: bool = False,
 ) -> tuple[Frame, str] | None:
-    """The earliest frame meeting the most conditions (at least half of them)."""
+    """The earliest frame meeting the most conditions (at least half of them, unless `any_score`)."""
     best: tuple[int, Frame] | None = None
     for frame in frames:
         ctx = _ctx(frame, bindings, facts)
         score = sum(1 for c in conds if _test(c, ctx))
         if best is None or score > best[0]:
             best = (score, frame)
-    if best is None or best[0] * 2 < len(conds) or best[0] == 0:
+    if best is None or (not any_score and (best[0] * 2 < len(conds) or best[0] == 0)):
         return None
     ctx = _ctx(best[1], bindings, facts)
     return best[1], "; ".join(c.explain(ctx) for c in conds if not _test(c, ctx))
