@@ -8,6 +8,11 @@ vectors and built packets to prove it both ways). The expectation DSL checks
 every path an author writes against this registry when the expectation is
 built, so a typo is a lab error at once, not a quiet "no" for every frame.
 
+HTTP messages are not frames: `MESSAGE_FIELDS` lists the fields of an HTTP
+message read from a reassembled TCP stream (protolab/wire/http.py), which the
+Request and Response entries of protolab/expect/http.py test. A path is looked
+up in both; the frame registry stays exactly what the decoder produces.
+
 `python -m protolab.wire.fields` prints docs/fields.md.
 """
 
@@ -145,6 +150,42 @@ _ALL = (
 FIELDS: Mapping[str, FieldInfo] = MappingProxyType({f.path: f for f in _ALL})
 SEQ_FIELDS = frozenset(p for p, f in FIELDS.items() if f.seq)
 
+MESSAGE_LAYERS: Mapping[str, str] = MappingProxyType({
+    "http": "an HTTP/1.1 request or response read from a reassembled TCP stream (protolab/wire/http.py); "
+            "only Request and Response entries (protolab/expect/http.py) see it, never a frame's Step",
+})
+_HTTP = (
+    FieldInfo("http.kind", (str,), "'request' or 'response'"),
+    FieldInfo("http.number", (int,), "the n-th request (or response, 1xx included) on its connection, from 1"),
+    FieldInfo("http.connection", (int,), "the number of its TCP connection in the capture, from 1 (order of first frame)"),
+    FieldInfo("http.client", (str,), "the connection's client end ('10.0.1.10:40312')"),
+    FieldInfo("http.server", (str,), "the connection's server end ('10.0.2.80:80')"),
+    FieldInfo("http.start_line", (str,), "the first line as sent, without its line end ('GET /index.html HTTP/1.1'); "
+              "'' when nothing was sent"),
+    FieldInfo("http.method", (str, NoneType), "a request's method ('GET', 'HEAD'); None for a response or an unreadable request"),
+    FieldInfo("http.target", (str, NoneType), "a request's target ('/index.html'); None otherwise"),
+    FieldInfo("http.version", (str, NoneType), "'1.1' or '1.0'; None when the start line could not be read"),
+    FieldInfo("http.status", (int, NoneType), "a response's status code (200, 301, 404); None otherwise"),
+    FieldInfo("http.reason", (str, NoneType), "a response's reason phrase ('OK', 'Not Found'); None otherwise"),
+    FieldInfo("http.headers", (tuple,), "the header fields as received: (name, value) pairs, names as sent, in order"),
+    FieldInfo("http.content_length", (int, NoneType), "the Content-Length header as a number; None without one "
+              "(or when it is not a number)"),
+    FieldInfo("http.chunked", (bool,), "the body came with Transfer-Encoding: chunked"),
+    FieldInfo("http.body", (bytes,), "the body (chunked encoding removed; none for HEAD, 1xx, 204 and 304)"),
+    FieldInfo("http.body_len", (int,), "the body's length in bytes"),
+    FieldInfo("http.length", (int,), "the whole message's length in the stream, head and body"),
+    FieldInfo("http.segments", (int,), "how many frames carried its bytes (retransmissions not counted)"),
+    FieldInfo("http.first_frame", (int, NoneType), "the frame that carried its first byte"),
+    FieldInfo("http.last_frame", (int, NoneType), "the frame that carried its last byte"),
+    FieldInfo("http.complete", (bool,), "it was read from its first byte to its last"),
+    FieldInfo("http.problems", (tuple,), "what is wrong with it, in plain words (bare LF line ends, a head that "
+              "never ends, a body shorter than Content-Length, ...); () for a regular message"),
+    FieldInfo("http.keep_alive", (bool,), "its side may send another message after it (HTTP/1.1 unless "
+              "Connection: close; HTTP/1.0 only with keep-alive)"),
+    FieldInfo("http.answers", (int, NoneType), "a response: the number of the request it answers; None otherwise"),
+)
+MESSAGE_FIELDS: Mapping[str, FieldInfo] = MappingProxyType({f.path: f for f in _HTTP})
+
 
 def field_info(path: str) -> FieldInfo:
     """The registered field `path`; AuthorError naming the nearest one if there is none."""
@@ -154,7 +195,9 @@ def field_info(path: str) -> FieldInfo:
         pass
     if not isinstance(path, str):
         raise AuthorError(f"a field path is a str like 'tcp.seq', not {type(path).__name__} {path!r}")
-    return _unknown("field", path, list(FIELDS))
+    if path in MESSAGE_FIELDS:
+        return MESSAGE_FIELDS[path]
+    return _unknown("field", path, [*FIELDS, *MESSAGE_FIELDS])
 
 
 def check_layer(name: str) -> str:
@@ -170,8 +213,8 @@ def _unknown(kind: str, name: str, known: list[str]):
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if not close and kind == "field":  # a wrong layer with a right field name: "tpc.seq"
         layer, _, rest = name.partition(".")
-        near = difflib.get_close_matches(layer, list(LAYERS), n=1, cutoff=0.5)
-        close = [f"{near[0]}.{rest}"] if near and f"{near[0]}.{rest}" in FIELDS else []
+        near = difflib.get_close_matches(layer, [*LAYERS, *MESSAGE_LAYERS], n=1, cutoff=0.5)
+        close = [f"{near[0]}.{rest}"] if near and f"{near[0]}.{rest}" in known else []
     hint = f" (did you mean {close[0]}?)" if close else ""
     raise AuthorError(f"unknown {kind} {name!r}{hint} — the fields are listed in {DOCS}")
 
@@ -195,6 +238,15 @@ def markdown() -> str:
         for info in (f for f in _ALL if f.layer == layer):
             seq = " *seq*" if info.seq else ""
             lines.append(f"| `{info.path}`{seq} | {info.type_text()} | {info.meaning.replace('|', '/')} |")
+        lines.append("")
+    lines += ["# Fields of an HTTP message", "",
+              "Not fields of a frame: `Request` and `Response` entries (protolab/expect/http.py) test these,",
+              "on each HTTP/1.1 message read from a connection's reassembled bytes. `Header(\"etag\")` reads",
+              "one header by name, in any case.", ""]
+    for layer, about in MESSAGE_LAYERS.items():
+        lines += [f"## {layer}", "", f"{about[0].upper()}{about[1:]}.", "", "| field | type | meaning |", "|---|---|---|"]
+        for info in (f for f in _HTTP if f.layer == layer):
+            lines.append(f"| `{info.path}` | {info.type_text()} | {info.meaning.replace('|', '/')} |")
         lines.append("")
     return "\n".join(lines)
 
