@@ -70,6 +70,7 @@ class NginxConfig:
     user: str = "www-data"  # the workers' user
     keepalive_requests: int = 5  # requests per connection; nginx closes it after the last
     keepalive_timeout: float = 5.0  # seconds an idle kept-alive connection stays open (0: no keep-alive)
+    client_header_timeout: float = 60.0  # seconds a request head may take to arrive; then nginx closes (408, logged)
     max_age: int = 60  # Cache-Control: max-age of CACHED
     cookie: str = "session=lab1"  # what COOKIE sets
 
@@ -87,6 +88,8 @@ class NginxConfig:
             raise ServiceError(f"nginx: keepalive_requests must be 1 or more, not {self.keepalive_requests}")
         if not 0 <= self.keepalive_timeout <= 3600:
             raise ServiceError(f"nginx: keepalive_timeout must be 0 to 3600 s, not {self.keepalive_timeout}")
+        if not 0.001 <= self.client_header_timeout <= 3600:
+            raise ServiceError(f"nginx: client_header_timeout must be 0.001 to 3600 s, not {self.client_header_timeout}")
         if self.max_age < 0:
             raise ServiceError(f"nginx: max_age must be 0 or more, not {self.max_age}")
         if not _COOKIE.fullmatch(self.cookie):
@@ -117,6 +120,7 @@ class NginxConfig:
             *(f"    {kind}_temp_path {d}/{kind}_temp;" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")),
             f"    keepalive_requests {self.keepalive_requests};",
             f"    keepalive_timeout {round(self.keepalive_timeout * 1000)}ms;",
+            f"    client_header_timeout {round(self.client_header_timeout * 1000)}ms;",
             "    absolute_redirect off;",
             "    server {",
             f"        listen {self.address}:{self.port};",
