@@ -109,7 +109,7 @@ def test_stopping_at_a_referral_is_not_an_answer(lab, tmp_path):
     assert item(v, "1. root refers to lab.").status is Status.PASS
     assert item(v, "2. ask tld about www.example.lab. A").status is Status.FAIL
     fact = item(v, "your resolve() returns the answer of the zone files")
-    assert fact.messages == ("answer.yours is 'NOERROR: (none)', expected 'NOERROR: www.example.lab. A 10.0.2.80'",)
+    assert fact.messages == ("answer.yours vs the zone files is 'missing 1 record: www.example.lab. A 10.0.2.80', expected 'none'",)
     assert item(v, "your answer equals the resolver's answer to the same question").status is Status.FAIL
 
 
@@ -190,3 +190,45 @@ def test_ctrl_c_during_the_lab_stops_every_server_and_removes_everything(tmp_pat
     assert not any(running(p.pid, p.start_time) for p in record.processes)  # nsd (and its children), unbound
     assert not any(os.path.exists(f"/run/netns/{ns}") for ns in record.namespaces)
     assert not any(r.run_id == record.run_id for r in all_records())
+
+
+# -- what the instructions ask, checked; answers read as a student writes them ----------------
+
+def test_a_query_with_edns_fails_with_its_reason(lab, tmp_path):
+    result = run(lab, tmp_path, "with_edns.py")
+    v = result.verdict
+    first = item(v, "1. ask root about www.example.lab. A")
+    assert first.status is Status.FAIL, explain(v)
+    assert "the query has no EDNS (no OPT record)" in first.messages[0] and "dns.edns is 4096, expected None" in first.messages[0]
+    assert item(v, "your resolve() returns the answer of the zone files").status is Status.PASS  # only the query is wrong
+
+
+def test_plain_txt_values_pass(lab, tmp_path):
+    result = run(lab, tmp_path, "plain_txt.py", **CASES["truncated"])
+    assert result.verdict.status is Status.PASS, explain(result.verdict)
+
+
+def test_a_wrong_txt_answer_is_told_in_a_few_lines(lab, tmp_path):
+    result = run(lab, tmp_path, "no_tcp_retry.py", **CASES["truncated"])
+    for name in ("your resolve() returns the answer of the zone files", "your answer equals the resolver's answer to the same question"):
+        fact = item(result.verdict, name)
+        assert fact.status is Status.FAIL
+        (message,) = fact.messages
+        assert len(message) <= 4 * 80 and "sha1" not in message, message
+        assert "missing 10 records: big.example.lab. TXT" in message and "and 8 more" in message
+
+
+def test_names_never_print_with_a_doubled_dot(lab, tmp_path):
+    from rich.console import Console
+
+    from protolab.report.terminal import print_report
+
+    result = run(lab, tmp_path, "stops_at_cname.py", **CASES["cname chain"])
+    v = result.verdict
+    assert item(v, "4. ask root about portal.lab. A (the end of the CNAME chain)").status is Status.FAIL
+    console = Console(record=True, width=200)
+    print_report(console, trace=result.trace, verdict=v, columns=lab.columns, title=lab.title, views=lab.views,
+                 topology=result.topology)
+    texts = [console.export_text(), explain(v), *result.narration, result.html.read_text(), result.report.read_text()]
+    assert all(".lab.." not in text and ".." not in text.replace("...", "") for text in texts[:3])
+    assert all(".lab.." not in text for text in texts)
