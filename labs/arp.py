@@ -97,6 +97,11 @@ seconds.
     client.send(frame)            sends it without waiting;
     client.recv(match, timeout=t) returns the next received frame for which
                                   match(frame) is true, or None.
+    Frames that arrive during your call and that no sr1()/recv() took are
+    kept, oldest first, for the next one (nothing from before your call).
+  - Time: each call of resolve() may take 3 s in all, but it must give up
+    after `timeout` seconds (with at most half a second over) when nobody
+    answers. Nothing here is sent again while you think.
 
 Hand in a Python file defining `resolve` and run:
     protolab run arp --solution my_arp.py
@@ -358,6 +363,15 @@ LAB = Lab(
         "arp_accept": 0,
     },
     limits={"arp_accept": OneOf(0, 1, 2), "wait": Range(0.0, 5.0)},
+    param_help={
+        "resolve": "run part 1: resolve(client, peer's IP, 1.0)",
+        "unresolved": "run part 2: resolve() of the address nobody holds",
+        "gratuitous": "run part 3: the lab's gratuitous ARP, watched in peer's cache",
+        "missing": "the address nobody holds, asked in part 2",
+        "wait": "the timeout (s) resolve() gets in part 2",
+        "peer_knows_client": "part 3: peer has an entry for the client before the announcement",
+        "arp_accept": "part 3: peer's net.ipv4.conf.*.arp_accept (1: a gratuitous ARP creates an entry)",
+    },
     timeout=3.0,
     facts={
         "resolved": "the MAC your resolve() returned for peer",

@@ -63,6 +63,13 @@ answered:
     (your code runs inside the client machine: scapy's own srp1()/sendp()
     act there too, but client.sr1 keeps its sockets open and is quicker);
       client.ip, client.mac, client.gateway   the client's addresses and its gateway.
+    Frames that arrive during your call and that no sr1()/recv() took are
+    kept, oldest first, for the next one (nothing from before your call).
+  - The arguments: `dst`, the destination address; `ttl`, the TTL to put in
+    the IP header; `lan`, the client's own network ("10.0.1.0/24").
+  - Time: each call of probe() may take 5 s; an answer here comes within a
+    millisecond, and nothing is sent again while you think. Return None if
+    nothing answered within about a second.
   - `from scapy.layers.l2 import Ether, ARP` and `from scapy.layers.inet import
     IP, ICMP`. Fill in every address yourself: Ether(dst=...), ARP(pdst=...,
     psrc=client.ip, hwsrc=client.mac), IP(src=client.ip, ...). Left empty,
@@ -415,6 +422,7 @@ LAB = Lab(
     expectation=expectation,
     columns=("client", "router", "web"),
     params={"part": "all"},
+    param_help={"part": "the parts to run: all, or forward, ttl, unroutable (several separated by commas)"},
     timeout=5.0,
     facts={
         "probe(*)": "what your probe() returned for that destination and TTL, in words",
