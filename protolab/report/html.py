@@ -7,6 +7,11 @@ the trace is untrusted: text is HTML-escaped, the frames travel as JSON inside
 <script type="application/json"> with <, > and & written as \\u003c, \\u003e and
 \\u0026, and the script writes them with textContent only, never innerHTML.
 
+An HTTP/1.1 message (protolab.wire.http) keeps its frames' rows: its first
+row is labelled with the message (`HTTP 200 OK ← GET /big.html · 8475 B body ·
+6 segments — ...`), the others with "┆ ..." and the TCP detail, and a bracket
+left of the labels spans every row of its segments and their ACKs.
+
 Frame numbers are Wireshark's (`Frame.index`); `report.html#frame-N` opens
 the page with frame N selected. Generation uses only the standard library.
 """
@@ -26,13 +31,14 @@ from protolab.expect.trace import Frame, Trace
 from protolab.expect.verdict import ItemResult, Status, Verdict
 
 from .json_report import frame_to_dict, item_to_dict, jsonable
-from .labels import Labeler
+from .labels import Labeler, MessageFold, http_folds
 from .ladder import annotate, known, nodes_of
 from .verdict_view import unusable_note
 
 MARKS = {Status.PASS: ("✔", "pass"), Status.FAIL: ("✘", "fail")}
 OTHER_MARK = ("?", "other")
 _PROTOCOLS = ("tcp", "arp", "icmp", "udp")  # the terminal ladder's colour order
+SPAN_X = 10  # the HTTP bracket's distance left of the labels
 
 # Geometry of the SVG ladder, in px. Text is monospace, so widths follow from lengths.
 CHAR_W = 7.3  # advance of a 12 px monospace character
@@ -54,10 +60,11 @@ class _Row:
     frame: Frame
     label: str
     items: tuple[ItemResult, ...]
+    http: bool = False  # the first frame of an HTTP message
 
     @property
     def protocol(self) -> str:
-        return next((p for p in _PROTOCOLS if p in self.frame.layers), "other")
+        return "http" if self.http else next((p for p in _PROTOCOLS if p in self.frame.layers), "other")
 
     @property
     def failed(self) -> bool:
@@ -141,14 +148,16 @@ def render_html(*, title: str, trace: Trace, verdict: Verdict, columns: Sequence
     lanes = tuple(dict.fromkeys(columns)) or nodes_of(trace)
     labeler = Labeler(trace.frames)
     marks = verdict.marks()
-    rows = [_Row(f, annotate(f, labeler.label(f), lanes), tuple(marks.get(f.index, ()))) for f in trace.frames]
+    folds = http_folds(trace)
+    rows = [_row(f, annotate(f, labeler.label(f), lanes), tuple(marks.get(f.index, ())), folds.get(f.index))
+            for f in trace.frames]
     link_lanes = _link_lanes(trace.frames, lanes)
     edges = any(_needs_edge(f, lanes, link_lanes) for f in trace.frames)
     geo = _Geometry.fit(lanes, rows, edges=edges)
     body = "\n".join([
         _header(title, verdict, lab, run_id, pcap, notes),
         '<main class="grid">',
-        _ladder_section(geo, rows, trace, link_lanes),
+        _ladder_section(geo, rows, trace, link_lanes, folds),
         _details_section(),
         "</main>",
         '<div class="grid lower">',
@@ -169,6 +178,31 @@ def render_html(*, title: str, trace: Trace, verdict: Verdict, columns: Sequence
         f"<title>{escape(page_title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
         f'<body class="status-{verdict.status.value.lower()}">\n{body}\n</body>\n</html>\n'
     )
+
+
+def _row(frame: Frame, label: str, items: tuple[ItemResult, ...], fold: MessageFold | None) -> _Row:
+    """A frame's row; one of an HTTP message's says so in its label."""
+    if fold is None:
+        return _Row(frame, label, items)
+    if fold.first == frame.index:
+        return _Row(frame, f"{fold.forms[0]} — {label}", items, http=True)
+    return _Row(frame, f"┆ {fold.forms[-1]} — {label}", items)
+
+
+def _spans(geo: _Geometry, rows: Sequence[_Row], folds: dict[int, MessageFold]) -> str:
+    """For each HTTP message, a bracket left of the labels from its first row to its last."""
+    position = {row.frame.index: i for i, row in enumerate(rows)}
+    out, seen = [], set()
+    for fold in folds.values():
+        if id(fold) in seen or fold.frames[0] not in position or fold.frames[-1] not in position:
+            continue
+        seen.add(id(fold))
+        top = position[fold.frames[0]] * ROW_H + 4
+        bottom = (position[fold.frames[-1]] + 1) * ROW_H - 4
+        x = geo.label_x - SPAN_X
+        out.append(f'<path class="span" d="M{_n(x + 4)} {_n(top)}H{_n(x)}V{_n(bottom)}H{_n(x + 4)}">'
+                   f"<title>{escape(fold.forms[0])} ({escape(fold.numbers)})</title></path>")
+    return "".join(out)
 
 
 def content_security_policy() -> str:
@@ -228,14 +262,14 @@ def _legend() -> str:
         '<span><i class="g-edge">?</i> unknown node; names at the edges have no lane</span>',
         '<span class="m-pass">✔ passed</span>', '<span class="m-fail">✘ failed</span>',
         '<span class="m-other">? not checked or inconclusive</span>',
-        '<span class="p-tcp key">TCP</span>', '<span class="p-udp key">UDP / DNS</span>',
+        '<span class="p-http key">HTTP message ┆ its segments</span>', '<span class="p-tcp key">TCP</span>', '<span class="p-udp key">UDP / DNS</span>',
         '<span class="p-arp key">ARP</span>', '<span class="p-icmp key">ICMP</span>',
     ]
     return f'<div class="legend">{"".join(entries)}</div>'
 
 
 def _ladder_section(geo: _Geometry, rows: Sequence[_Row], trace: Trace,
-                    link_lanes: dict[str, tuple[str, ...]]) -> str:
+                    link_lanes: dict[str, tuple[str, ...]], folds: dict[int, MessageFold] | None = None) -> str:
     links = sorted({f.link for f in trace.frames}) or list(trace.links)
     summary = f"{len(trace)} frame{'s' if len(trace) != 1 else ''} · links {', '.join(links) or '-'}"
     parts = ['<section class="card ladder" aria-label="ladder diagram">',
@@ -244,7 +278,7 @@ def _ladder_section(geo: _Geometry, rows: Sequence[_Row], trace: Trace,
         parts.append(f'<p class="warn">{trace.drops} frames dropped by the kernel: the trace is incomplete.</p>')
     parts.append('<div class="scroll">')
     parts.append(_svg_head(geo))
-    parts.append(_svg_body(geo, rows, link_lanes))
+    parts.append(_svg_body(geo, rows, link_lanes, folds or {}))
     if not rows:
         parts.append('<p class="empty">No frames were captured.</p>')
     parts.append("</div></section>")
@@ -320,14 +354,15 @@ def _svg_head(geo: _Geometry) -> str:
             f'viewBox="0 0 {_n(geo.width)} {HEAD_H}" role="img" aria-label="lanes">{"".join(texts)}</svg></div>')
 
 
-def _svg_body(geo: _Geometry, rows: Sequence[_Row], link_lanes: dict[str, tuple[str, ...]]) -> str:
+def _svg_body(geo: _Geometry, rows: Sequence[_Row], link_lanes: dict[str, tuple[str, ...]],
+              folds: dict[int, MessageFold] | None = None) -> str:
     height = max(len(rows), 1) * ROW_H
     lanes = "".join(f'<line class="lane" x1="{_n(geo.lane(i))}" y1="0" x2="{_n(geo.lane(i))}" y2="{height}"/>'
                     for i in range(len(geo.columns)))
     frames = "\n".join(_frame_svg(geo, row, i * ROW_H, link_lanes) for i, row in enumerate(rows))
     return (f'<svg class="body" id="ladder" width="{_n(geo.width)}" height="{height}" '
             f'viewBox="0 0 {_n(geo.width)} {height}" data-row-height="{ROW_H}" role="list" aria-label="frames">'
-            f'<g class="lanes">{lanes}</g>\n{frames}</svg>')
+            f'<g class="lanes">{lanes}</g>\n{frames}<g class="spans">{_spans(geo, rows, folds or {})}</g></svg>')
 
 
 def _frame_svg(geo: _Geometry, row: _Row, top: float, link_lanes: dict[str, tuple[str, ...]]) -> str:
@@ -548,8 +583,9 @@ svg .lane{stroke:#cbd5e1;stroke-width:1.5}
 .frame .edge-name{fill:#4b5563;font-size:9.5px;font-family:var(--sans)}
 .frame .link{fill:var(--muted)}
 .frame.failed .label{font-weight:700}
+.p-http{--proto:#0369a1}.p-http .label{font-weight:600}svg .span{fill:none;stroke:#0369a1;stroke-width:1.5}
 .p-tcp{--proto:#0e7490}.p-udp{--proto:#1d4ed8}.p-arp{--proto:#a16207}.p-icmp{--proto:#a21caf}.p-other{--proto:#374151}
-.key.p-tcp,.key.p-udp,.key.p-arp,.key.p-icmp{color:var(--proto)}
+.key.p-http,.key.p-tcp,.key.p-udp,.key.p-arp,.key.p-icmp{color:var(--proto)}
 .frame .shaft{stroke:var(--proto)}.frame .head,.frame .dot{fill:var(--proto)}.frame .label{fill:var(--proto)}
 .m-pass{color:var(--pass);fill:var(--pass)}.m-fail{color:var(--fail);fill:var(--fail);font-weight:700}
 .m-other,.m-more{color:var(--other);fill:var(--other)}

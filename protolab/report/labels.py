@@ -11,6 +11,7 @@ numbers, DNS ids and glue, the ARP asker).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ..expect.trace import Frame
@@ -159,3 +160,95 @@ def udp_label(ip: Mapping[str, Any], udp: Mapping[str, Any], *, source: bool = T
     origin = f" {ip.get('src')}:{udp.get('sport')}" if source else ""
     text = f"UDP{origin} → {ip.get('dst')}:{udp.get('dport')}"
     return text if length is None else f"{text} len={length}"
+
+
+# -- HTTP messages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageFold:
+    """One HTTP message and every frame that is about it: the segments that carried its bytes
+    (on every link, retransmissions included) and the pure ACKs that acknowledged them."""
+
+    view: Any  # protolab.expect.http.MessageView
+    frames: tuple[int, ...]  # in capture order; frames[0] comes first on the ladder
+    forms: tuple[str, ...]  # its label, then shorter forms
+
+    @property
+    def first(self) -> int:
+        return self.frames[0]
+
+    @property
+    def numbers(self) -> str:
+        """"#15" or "#15–#26" (the frames may interleave with others: the first and the last)."""
+        return f"#{self.frames[0]}" if len(self.frames) == 1 else f"#{self.frames[0]}–#{self.frames[-1]}"
+
+
+def message_forms(view: Any) -> tuple[str, ...]:
+    """`GET /index.html HTTP/1.1 · 39 B`, `200 OK ← GET /index.html · 3130 B body · 3 segments`, shorter forms after."""
+    m = view.message
+    segments = f"{m.segments} segment{'' if m.segments == 1 else 's'}"
+    line = view.get("http.start_line") or "(nothing readable)"
+    trouble = " ⚠ " + m.problems[0] if m.problems else ""
+    if m.kind == "request":
+        head = f"{view.get('http.method')} {view.get('http.target')}" if view.get("http.method") else f"unreadable {line[:40]!r}"
+        size = f"{m.end - m.start} B" + (f", {m.body_len} B body" if m.body_len else "")
+        forms = (f"HTTP {line} · {size} · {segments}{trouble}", f"HTTP {head} · {size}{trouble[:40]}", f"HTTP {head}")
+    else:
+        asked = view.http_connection.requests[m.answers - 1] if m.answers and m.answers <= len(
+            view.http_connection.requests) else None
+        to = f" ← {asked.method} {asked.target}" if asked is not None and asked.method else ""
+        head = f"{m.status} {m.reason}" if m.status is not None else f"unreadable {line[:40]!r}"
+        forms = (f"HTTP {head}{to} · {m.body_len} B body · {segments}{trouble}",
+                 f"HTTP {head} · {m.body_len} B · {m.segments} seg{trouble[:40]}", f"HTTP {head}")
+    return shorter_forms(forms)
+
+
+def http_folds(trace: Any) -> dict[int, MessageFold]:
+    """Frame number → the HTTP message it is about, for the connections that carry HTTP (one of
+    their messages has a start line that reads); frames of other traffic are in no fold."""
+    from ..wire.tcp import seq_distance
+
+    views = [v for v in trace.messages if _speaks_http(v.http_connection)]
+    if not views:
+        return {}
+    by_conn: dict[int, list[Any]] = {}
+    for v in views:
+        by_conn.setdefault(v.connection, []).append(v)
+    members: dict[int, list[int]] = {id(v): [] for v in views}
+    for number, conn_views in by_conn.items():
+        tcp = conn_views[0].http_connection.tcp
+        for index in sorted((*tcp.frames, *tcp.copies)):
+            frame = trace[index]
+            ip, seg = frame.layers.get("ip", {}), frame.layers.get("tcp", {})
+            up = (ip.get("src"), seg.get("sport")) == tuple(tcp.client)
+            flags, length = seg.get("flags") or "", seg.get("len") or 0
+            if "S" in flags or "R" in flags or "F" in flags:
+                continue
+            for v in conn_views:
+                m = v.message
+                stream = tcp.upstream if m.kind == "request" else tcp.downstream
+                sender_side = m.kind == "request"
+                if length and up == sender_side:  # a segment of its bytes, on any link
+                    start = seq_distance(seg.get("seq", 0), stream.base)
+                    if m.start <= start < m.end:
+                        members[id(v)].append(index)
+                        break
+                elif not length and flags == "A" and up != sender_side:  # a pure ACK of its bytes
+                    acked = seq_distance(seg.get("ack", 0), stream.base)
+                    if m.start < acked <= m.end:
+                        members[id(v)].append(index)
+                        break
+    out: dict[int, MessageFold] = {}
+    for v in views:
+        frames = tuple(sorted(set(members[id(v)]) | set(v.message.frames)))
+        if not frames:
+            continue
+        fold = MessageFold(v, frames, message_forms(v))
+        for index in frames:
+            out.setdefault(index, fold)
+    return out
+
+
+def _speaks_http(conn: Any) -> bool:
+    return any(m.method is not None or m.status is not None for m in (*conn.requests, *conn.responses))

@@ -4,7 +4,12 @@
     #2   +1.000 ms    ●──────▶│       │    SYN seq=0 (1000)      lan1 ✔ syn
     #3   +1.200 ms    │       ●──────▶│    SYN seq=0 (1000)      lan2 ✔ syn forwarded
 
-Every frame stays on one line. With `full_width` (output that is not a
+Every frame stays on one line, but for HTTP: an HTTP/1.1 message is one row,
+an arrow from its sender to its receiver drawn with ═ (across the router's
+lane), labelled with what it is (`HTTP 200 OK ← GET /big.html · 8475 B body ·
+6 segments`); the segments that carried its bytes on every link, and the pure
+ACKs of them, fold into it (its frame column reads "#29–#44", its checks are
+theirs). `fold_http=False` draws every frame. With `full_width` (output that is not a
 terminal: a CI log, a pipe, a file) the ladder has its natural width and
 nothing in it is shortened; print it uncropped (`terminal.print_report` does).
 In a terminal it fits the console width, giving up room in this order: the
@@ -19,7 +24,7 @@ line says what was shortened and that a wider terminal shows it all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -32,7 +37,7 @@ from rich.text import Text
 from protolab.expect.trace import Frame, Trace
 from protolab.expect.verdict import ItemResult, Status, Verdict
 
-from .labels import Labeler
+from .labels import Labeler, MessageFold, http_folds
 
 # Lane spacing, label and mark widths, and the floors they give way to on narrow consoles.
 GAP_MAX = 16
@@ -47,6 +52,7 @@ LABEL_FLOOR = 16
 LABEL_MIN = 4
 
 LANE_STYLE = "dim"
+HTTP_STYLE = "bold bright_cyan"
 _PROTO_STYLES = (("dns", "green"), ("tcp", "cyan"), ("arp", "yellow"), ("icmp", "magenta"), ("udp", "blue"))
 MARK_STYLES = {Status.PASS: ("✔", "green"), Status.FAIL: ("✘", "red")}
 OTHER_MARK = ("?", "yellow")
@@ -56,7 +62,7 @@ _TIMES = ("full", "short", "none")
 
 
 def render_ladder(trace: Trace, verdict: Verdict | None, columns: Sequence[str], *,
-                  title: str = "", full_width: bool = False) -> Ladder:
+                  title: str = "", full_width: bool = False, fold_http: bool = True) -> Ladder:
     """A ladder diagram of `trace`, lanes for `columns` (in that order), marks from `verdict`.
 
     With no columns, lanes are the nodes of the trace in order of first appearance.
@@ -64,7 +70,8 @@ def render_ladder(trace: Trace, verdict: Verdict | None, columns: Sequence[str],
     and lines are as long as they need: print it with `soft_wrap=True` (or
     `crop=False`) so that the console does not cut them.
     """
-    return Ladder(trace, verdict, tuple(columns) or nodes_of(trace), title=title, full_width=full_width)
+    return Ladder(trace, verdict, tuple(columns) or nodes_of(trace), title=title, full_width=full_width,
+                  fold_http=fold_http)
 
 
 def print_ladder(console: Console, trace: Trace, verdict: Verdict | None,
@@ -149,6 +156,8 @@ class _Row:
     frame: Frame
     forms: tuple[str, ...]  # the annotated label, then shorter forms of it
     items: tuple[ItemResult, ...]
+    number: str = ""  # "#15", or "#15–#26" for an HTTP message's row
+    http: bool = False  # an HTTP message: the frames in `number` fold into it
 
     @property
     def label(self) -> str:
@@ -180,17 +189,25 @@ class Ladder:
     """The renderable returned by `render_ladder`."""
 
     def __init__(self, trace: Trace, verdict: Verdict | None, columns: Sequence[str], *,
-                 title: str = "", full_width: bool = False):
+                 title: str = "", full_width: bool = False, fold_http: bool = True):
         self.trace = trace
         self.columns = tuple(columns)
         self.title = title
         self.full_width = full_width
         labeler = Labeler(trace.frames)
         marks = verdict.marks() if verdict is not None else {}
-        self.rows = [_Row(f, label_forms(f, labeler.variants(f), self.columns), tuple(marks.get(f.index, ())))
-                     for f in trace.frames]
-        frames = trace.frames
-        self.index_w = len(f"#{max((f.index for f in frames), default=0)}")
+        folds = http_folds(trace) if fold_http else {}
+        self.folded = len({id(f) for f in folds.values()})
+        self.rows = []
+        for f in trace.frames:
+            fold = folds.get(f.index)
+            if fold is None:
+                self.rows.append(_Row(f, label_forms(f, labeler.variants(f), self.columns),
+                                      tuple(marks.get(f.index, ())), f"#{f.index}"))
+            elif fold.first == f.index:
+                self.rows.append(self._fold_row(fold, marks))
+        frames = [r.frame for r in self.rows]
+        self.index_w = max([2] + [len(r.number) for r in self.rows])
         self.time_w = {"full": max((len(_time(f)) for f in frames), default=0),
                        "short": max([2] + [len(_time(f, short=True)) for f in frames]), "none": 0}
         self.link_nat = max([len("link")] + [cell_len(f.link) for f in frames])
@@ -202,6 +219,18 @@ class Ladder:
         self.marks_min = max((len(r.items) for r in self.rows), default=0)
         self.names_w = max((cell_len(c) for c in self.columns), default=1)
         self.gap_nat = max(GAP_MAX, self.names_w + 1)
+
+    def _fold_row(self, fold: MessageFold, marks: dict[int, list[ItemResult]]) -> _Row:
+        """One row for an HTTP message: from its sender to its receiver, its frames' checks."""
+        view, first = fold.view, self.trace[fold.first]
+        links = tuple(dict.fromkeys(self.trace[n].link for n in fold.frames))
+        frame = replace(first, sender=view.sender, receiver=view.receiver, link=",".join(links))
+        items: dict[int, ItemResult] = {}
+        for n in fold.frames:
+            for item in marks.get(n, ()):
+                items.setdefault(id(item), item)
+        forms = tuple(annotate(frame, form, self.columns) for form in fold.forms)
+        return _Row(frame, forms, tuple(items.values()), fold.numbers, http=True)
 
     def _labels(self, form: int) -> int:
         return max([len("frame")] + [cell_len(r.forms[form] if -len(r.forms) <= form < len(r.forms) else r.forms[-1])
@@ -296,7 +325,7 @@ class Ladder:
             what.append("lane names")
         if lay.time != "full":
             what.append("times")
-        if any(cell_len(f.link) > lay.link_w for f in self.trace.frames):
+        if any(cell_len(r.frame.link) > lay.link_w for r in self.rows):
             what.append("links")
         if any(cell_len(r.forms[0]) > lay.label_w for r in self.rows):
             what.append("labels")
@@ -367,17 +396,21 @@ class Ladder:
 
     def row(self, row: _Row, lay: _Layout) -> Text:
         frame = row.frame
-        gutter = self._gutter(f"#{frame.index}", _time(frame, short=lay.time == "short"), lay, style="dim")
-        style = next((s for layer, s in _PROTO_STYLES if layer in frame.layers), "white")
+        gutter = self._gutter(row.number, _time(frame, short=lay.time == "short"), lay, style="dim")
+        style = HTTP_STYLE if row.http else next((s for layer, s in _PROTO_STYLES if layer in frame.layers), "white")
         label = Text(row.label_in(lay.label_w), style=style)
         if any(i.status is Status.FAIL for i in row.items):
             label.stylize("bold")
         marks = fit_marks(row.items, lay.marks_w) if self.marks_nat else Text()
-        return self._line(gutter, self.arrow(frame, lay, style), label, Text(frame.link), marks, lay)
+        return self._line(gutter, self.arrow(frame, lay, style, shaft="═" if row.http else "─"), label,
+                          Text(frame.link), marks, lay)
 
     def footer(self) -> Text:
         links = sorted({f.link for f in self.trace.frames}) or list(self.trace.links)
         text = Text(f"{len(self.trace)} frames · links {', '.join(links) or '-'}", style="dim")
+        if self.folded:
+            text.append(f" · {self.folded} HTTP messages, one row each (═): the segments and ACKs of each fold into it",
+                        style="dim")
         if self.trace.drops:
             text.append(f" · {self.trace.drops} frames dropped by the kernel: the trace is incomplete",
                         style="bold yellow")
@@ -397,7 +430,7 @@ class Ladder:
                 break
         return Text(text, style="dim italic")
 
-    def arrow(self, frame: Frame, lay: _Layout, style: str) -> Text:
+    def arrow(self, frame: Frame, lay: _Layout, style: str, shaft: str = "─") -> Text:
         """The diagram part of a row: lanes plus this frame's arrow."""
         width = self.diagram_width(lay.gap, lay.pad)
         lanes = {self.lane_x(i, lay) for i in range(len(self.columns))}
@@ -425,7 +458,7 @@ class Ladder:
                     src = _edge(dst, width, prefer_left=True)
                 elif dst is None:  # a node without a lane, or an unknown receiver
                     dst = _edge(src, width, prefer_left=False)
-                self._unicast(put, src, dst, known(frame.sender) in self.columns, frame.receiver in self.columns)
+                self._unicast(put, src, dst, known(frame.sender) in self.columns, frame.receiver in self.columns, shaft)
         text = Text()
         runs = groupby(range(width), key=lambda x: style if x in drawn else LANE_STYLE)
         for run_style, xs in runs:
@@ -433,14 +466,15 @@ class Ladder:
         return text
 
     @staticmethod
-    def _unicast(put: Callable[[int, str], None], src: int, dst: int, src_lane: bool, dst_lane: bool) -> None:
+    def _unicast(put: Callable[[int, str], None], src: int, dst: int, src_lane: bool, dst_lane: bool,
+                 shaft: str = "─") -> None:
         if src == dst:
             put(src, "●")
             return
         step = 1 if dst > src else -1
         head = dst - step if dst_lane else dst
         for x in range(src, head, step):
-            put(x, "─")
+            put(x, shaft)
         put(head, "▶" if step > 0 else "◀")
         put(src, "●" if src_lane else "○")
 
