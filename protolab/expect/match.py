@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from ..errors import AuthorError
 from .cond import Cmp, Cond, SentBy
 from .expr import Context, Field, Lit, TypeClash, Unbound, Unknowable
-from .model import START, Either, Entry, Expectation, InAnyOrder, Never, Step, all_steps
+from .model import START, Either, Entry, Expectation, InAnyOrder, Never, Phase, Step, all_steps
 from .trace import Frame, MissingField, Trace
 from .verdict import ItemResult, Status, Verdict
 
@@ -77,16 +77,39 @@ class _Run:
                     self.seen[entry.name] = matched
             elif isinstance(entry, InAnyOrder):
                 self._group(entry, anchor, cursor)
+            elif isinstance(entry, Phase):
+                self._phase(entry, anchor, cursor)
             else:
                 self._either(entry, anchor)
 
     def _skip(self, entry: Entry, why: str) -> None:
-        steps = entry.steps if isinstance(entry, InAnyOrder) else entry.ways[0] if isinstance(entry, Either) else (entry,)
+        if isinstance(entry, Phase):
+            steps: tuple = entry.entries
+        else:
+            steps = entry.steps if isinstance(entry, InAnyOrder) else entry.ways[0] if isinstance(entry, Either) else (entry,)
+        said = f"not reached: it comes after '{why}', which did not happen"
+        phase = entry.name if isinstance(entry, Phase) else ""
         for step in all_steps(steps):
             self.missing[step.name] = why
-            self.items.append(ItemResult("step", step.name, Status.SKIPPED, (), (
-                f"not reached: it comes after '{why}', which did not happen",)))
+            self.items.append(ItemResult("step", step.name, Status.SKIPPED, (), (said,), phase=phase))
+        for rule in entry.never if isinstance(entry, Phase) else ():
+            self.items.append(ItemResult("never", rule.name, Status.SKIPPED, (), (said,), phase=phase))
         self.missing[entry.name] = why
+
+    def _phase(self, phase: Phase, anchor: str | None, cursor: int) -> None:
+        """The phase's entries in order after its anchor, then its rules on its own frames; every item tagged."""
+        first = len(self.items)
+        self.sequence(phase.entries, anchor)
+        last = phase.entries[-1].name
+        if last in self.seen:
+            self.seen[phase.name] = self.seen[last]
+            end = self.seen[last].index
+        else:
+            self.missing[phase.name] = self.missing.get(last, last)
+            end = len(self.trace)
+        frames = self.trace.frames[cursor:end]
+        self.items.extend(_run_never(rule, self.trace, self.bindings, self.facts, frames) for rule in phase.never)
+        self.items[first:] = [replace(i, phase=phase.name) for i in self.items[first:]]
 
     def _group(self, group: InAnyOrder, anchor: str | None, cursor: int) -> None:
         frames = _assign(group.steps, self.trace, cursor, self.bindings, self.facts)
@@ -400,10 +423,12 @@ def _unknowns(conds: tuple[Cond, ...], ctx: Context) -> list[str]:
     return out
 
 
-def _run_never(rule: Never, trace: Trace, bindings: Mapping[str, Any], facts: Mapping[str, Any]) -> ItemResult:
+def _run_never(rule: Never, trace: Trace, bindings: Mapping[str, Any], facts: Mapping[str, Any],
+               frames: tuple[Frame, ...] | None = None) -> ItemResult:
+    """A rule on every frame of the trace (or on `frames`, a phase's own)."""
     hits, doubtful = [], []
     try:
-        for frame in trace.frames:
+        for frame in trace.frames if frames is None else frames:
             judged = _judge(rule.match, _ctx(frame, bindings, facts))
             if judged:
                 hits.append(frame)

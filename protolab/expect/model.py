@@ -8,6 +8,11 @@
         Step("done", match=(...)),  # after the last frame of the group, of the way taken
     ))
 
+A `Phase` names a stretch of the run with a result of its own (the journey
+lab: DHCP, ARP, DNS, ...): `Phase("DNS", entries, never=(...))` runs its
+entries in order like the expectation's own, tags their results with its name
+(`ItemResult.phase`), and checks its `never` rules on its own frames only.
+
 A lab file that cannot work (a step listed `after` one that is not before
 it, two entries of one name, a bind of an unknown field) raises AuthorError
 when the expectation is built.
@@ -137,9 +142,6 @@ class Either:
         return f"Either({self.name!r}, {len(self.ways)} ways)"
 
 
-Entry = Union[Step, InAnyOrder, Either]
-
-
 @dataclass(frozen=True, eq=False)
 class Never:
     """A frame that must not appear anywhere in the trace (e.g. a kernel RST)."""
@@ -150,6 +152,34 @@ class Never:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "match", _conds(f"never '{self.name}'", self.match))
+
+
+@dataclass(frozen=True, eq=False)
+class Phase:
+    """A part of the run with a pass/fail of its own: `entries` (steps, groups, alternatives) in order,
+    the first after the phase's anchor (the entry before it, or `after`), and `never` rules that hold
+    on the phase's own frames (after its anchor's frame, up to its last entry's; to the end of the
+    capture if the phase did not finish). The entry after a phase comes after its last entry's frame."""
+
+    name: str
+    entries: tuple  # of Step, InAnyOrder, Either
+    never: tuple[Never, ...] = ()
+    after: str | None = None  # as Step.after
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "entries", tuple(self.entries))
+        object.__setattr__(self, "never", tuple(self.never))
+        if not self.entries:
+            raise AuthorError(f"Phase('{self.name}') has no entries")
+        for entry in self.entries:
+            if isinstance(entry, Phase):
+                raise AuthorError(f"Phase('{self.name}') holds Phase('{entry.name}'): phases do not nest")
+        for rule in self.never:
+            if not isinstance(rule, Never):
+                raise AuthorError(f"Phase('{self.name}') never= lists Never rules, not {type(rule).__name__}")
+
+
+Entry = Union[Step, InAnyOrder, Either, Phase]
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,8 +199,8 @@ class Expectation:
 def _check_order(entries: tuple[Entry, ...], before: set[str]) -> set[str]:
     """Every `after` names an entry listed before it; names are unique (within a way of an Either)."""
     for entry in entries:
-        if not isinstance(entry, (Step, InAnyOrder, Either)):
-            raise AuthorError(f"an expectation lists steps, InAnyOrder groups and Either alternatives, "
+        if not isinstance(entry, (Step, InAnyOrder, Either, Phase)):
+            raise AuthorError(f"an expectation lists steps, InAnyOrder groups, Either alternatives and phases, "
                               f"not {type(entry).__name__}")
         if entry.after not in (None, START) and entry.after not in before:
             raise AuthorError(f"'{entry.name}' comes after '{entry.after}', which is not a step listed before it")
@@ -178,6 +208,8 @@ def _check_order(entries: tuple[Entry, ...], before: set[str]) -> set[str]:
             raise AuthorError(f"two entries are named '{entry.name}': each step needs a name of its own")
         if isinstance(entry, InAnyOrder):
             _check_order(entry.steps, before)
+        elif isinstance(entry, Phase):
+            _check_order(entry.entries, before)
         elif isinstance(entry, Either):
             names = set()
             for way in entry.ways:
@@ -194,6 +226,8 @@ def all_steps(entries: tuple[Entry, ...]) -> Iterator[Step]:
             yield entry
         elif isinstance(entry, InAnyOrder):
             yield from entry.steps
+        elif isinstance(entry, Phase):
+            yield from all_steps(entry.entries)
         else:
             for way in entry.ways:
                 yield from all_steps(way)

@@ -23,6 +23,25 @@ class ItemResult:
     status: Status
     frames: tuple[int, ...] = ()  # trace indices this item is about
     messages: tuple[str, ...] = ()
+    phase: str = ""  # the Phase it belongs to ("" for none)
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """How one phase went: the worst status of its items (FAIL, then SKIPPED, INCONCLUSIVE, PASS)."""
+
+    name: str
+    status: Status
+    items: tuple[ItemResult, ...]
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for i in self.items if i.status is Status.PASS)
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        """The frames its items are about, in order."""
+        return tuple(sorted({n for i in self.items for n in i.frames}))
 
 
 @dataclass(frozen=True)
@@ -40,6 +59,19 @@ class Verdict:
 
     def failures(self) -> tuple[ItemResult, ...]:
         return tuple(i for i in self.items if i.status is not Status.PASS)
+
+    def phases(self) -> tuple[PhaseResult, ...]:
+        """One result per phase, in the order of their items (none without phases)."""
+        grouped: dict[str, list[ItemResult]] = {}
+        for item in self.items:
+            if item.phase:
+                grouped.setdefault(item.phase, []).append(item)
+        out = []
+        for name, items in grouped.items():
+            statuses = {i.status for i in items}
+            worst = next((s for s in (Status.FAIL, Status.SKIPPED, Status.INCONCLUSIVE) if s in statuses), Status.PASS)
+            out.append(PhaseResult(name, worst, tuple(items)))
+        return tuple(out)
 
     def explanations(self) -> list[str]:
         """Every miss, one line each, for people."""
