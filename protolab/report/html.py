@@ -28,7 +28,7 @@ from typing import Sequence
 from urllib.parse import quote
 
 from protolab.expect.trace import Frame, Trace
-from protolab.expect.verdict import ItemResult, Status, Verdict
+from protolab.expect.verdict import ItemResult, PhaseResult, Status, Verdict
 
 from .json_report import frame_to_dict, item_to_dict, jsonable
 from .labels import Labeler, MessageFold, http_folds
@@ -157,7 +157,7 @@ def render_html(*, title: str, trace: Trace, verdict: Verdict, columns: Sequence
     body = "\n".join([
         _header(title, verdict, lab, run_id, pcap, notes),
         '<main class="grid">',
-        _ladder_section(geo, rows, trace, link_lanes, folds),
+        _ladder_section(geo, rows, trace, link_lanes, folds, verdict.phases()),
         _details_section(),
         "</main>",
         '<div class="grid lower">',
@@ -269,16 +269,18 @@ def _legend() -> str:
 
 
 def _ladder_section(geo: _Geometry, rows: Sequence[_Row], trace: Trace,
-                    link_lanes: dict[str, tuple[str, ...]], folds: dict[int, MessageFold] | None = None) -> str:
+                    link_lanes: dict[str, tuple[str, ...]], folds: dict[int, MessageFold] | None = None,
+                    phases: Sequence[PhaseResult] = ()) -> str:
     links = sorted({f.link for f in trace.frames}) or list(trace.links)
     summary = f"{len(trace)} frame{'s' if len(trace) != 1 else ''} · links {', '.join(links) or '-'}"
     parts = ['<section class="card ladder" aria-label="ladder diagram">',
              f'<h2>Ladder <small>{escape(summary)}</small></h2>', _legend()]
     if trace.drops:
         parts.append(f'<p class="warn">{trace.drops} frames dropped by the kernel: the trace is incomplete.</p>')
+    parts.append(_phase_list(phases))
     parts.append('<div class="scroll">')
     parts.append(_svg_head(geo))
-    parts.append(_svg_body(geo, rows, link_lanes, folds or {}))
+    parts.append(_svg_body(geo, rows, link_lanes, folds or {}, phases))
     if not rows:
         parts.append('<p class="empty">No frames were captured.</p>')
     parts.append("</div></section>")
@@ -298,7 +300,16 @@ def _items_section(verdict: Verdict) -> str:
     if not verdict.items:
         out.append('<p class="empty">No items.</p>')
     out.append('<ol class="items">')
-    out.extend(_item(k + 1, item) for k, item in enumerate(verdict.items))
+    phases, current = {p.name: p for p in verdict.phases()}, ""
+    for k, item in enumerate(verdict.items):
+        if item.phase != current:
+            current = item.phase
+            if current:
+                phase = phases[current]
+                symbol, cls = _PHASE_MARKS.get(phase.status, ("?", "other"))
+                out.append(f'<li class="phase-head ph-{cls}"><span class="m-{cls}">{symbol}</span> '
+                           f'{escape(phase.name)} <small>{phase.passed}/{len(phase.items)}</small></li>')
+        out.append(_item(k + 1, item))
     out.append("</ol>")
     if verdict.notes:
         out.append('<h3>About the run</h3><ul class="notes">')
@@ -354,14 +365,44 @@ def _svg_head(geo: _Geometry) -> str:
             f'viewBox="0 0 {_n(geo.width)} {HEAD_H}" role="img" aria-label="lanes">{"".join(texts)}</svg></div>')
 
 
+def _phase_list(phases: Sequence[PhaseResult]) -> str:
+    """The phases above the ladder, each with its result and a link to its first frame ("" without phases)."""
+    if not phases:
+        return ""
+    out = []
+    for phase in phases:
+        symbol, cls = _PHASE_MARKS.get(phase.status, ("?", "other"))
+        first = (f' <a href="#frame-{phase.frames[0]}" data-goto="{phase.frames[0]}">#{phase.frames[0]}</a>'
+                 if phase.frames else "")
+        out.append(f'<li class="ph-{cls}"><span class="m-{cls}">{symbol}</span> {escape(phase.name)} '
+                   f'<small>{phase.passed}/{len(phase.items)}</small>{first}</li>')
+    return f'<ol class="phases">{"".join(out)}</ol>'
+
+
+def _phase_bands(geo: _Geometry, rows: Sequence[_Row], phases: Sequence[PhaseResult]) -> str:
+    """Behind the frames: a band per phase, from its first frame's row to the row before the next phase's."""
+    position = {row.frame.index: i for i, row in enumerate(rows)}
+    starts = [(position[p.frames[0]], p) for p in phases if p.frames and p.frames[0] in position]
+    out = []
+    for k, (top, phase) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else position.get(phase.frames[-1], top) + 1
+        _, cls = _PHASE_MARKS.get(phase.status, ("?", "other"))
+        out.append(f'<g class="band ph-{cls}"><title>{escape(phase.name)}: {escape(phase.status.value)}</title>'
+                   f'<rect class="band-bg{" alt" if k % 2 else ""}" x="0" y="{top * ROW_H}" width="{_n(geo.width)}" '
+                   f'height="{max(end - top, 1) * ROW_H}"/><rect class="band-edge" x="0" y="{top * ROW_H}" width="4" '
+                   f'height="{max(end - top, 1) * ROW_H}"/></g>')
+    return f'<g class="phases">{"".join(out)}</g>' if out else ""
+
+
 def _svg_body(geo: _Geometry, rows: Sequence[_Row], link_lanes: dict[str, tuple[str, ...]],
-              folds: dict[int, MessageFold] | None = None) -> str:
+              folds: dict[int, MessageFold] | None = None, phases: Sequence[PhaseResult] = ()) -> str:
     height = max(len(rows), 1) * ROW_H
     lanes = "".join(f'<line class="lane" x1="{_n(geo.lane(i))}" y1="0" x2="{_n(geo.lane(i))}" y2="{height}"/>'
                     for i in range(len(geo.columns)))
     frames = "\n".join(_frame_svg(geo, row, i * ROW_H, link_lanes) for i, row in enumerate(rows))
     return (f'<svg class="body" id="ladder" width="{_n(geo.width)}" height="{height}" '
             f'viewBox="0 0 {_n(geo.width)} {height}" data-row-height="{ROW_H}" role="list" aria-label="frames">'
+            f'{_phase_bands(geo, rows, phases)}'
             f'<g class="lanes">{lanes}</g>\n{frames}<g class="spans">{_spans(geo, rows, folds or {})}</g></svg>')
 
 
@@ -502,6 +543,9 @@ def _script_json(data: object) -> str:
 
 # small helpers ----------------------------------------------------------------------
 
+_PHASE_MARKS = {Status.PASS: ("✔", "pass"), Status.FAIL: ("✘", "fail")}
+
+
 def _mark(item: ItemResult) -> tuple[str, str]:
     return MARKS.get(item.status, OTHER_MARK)
 
@@ -583,6 +627,9 @@ svg .lane{stroke:#cbd5e1;stroke-width:1.5}
 .frame .edge-name{fill:#4b5563;font-size:9.5px;font-family:var(--sans)}
 .frame .link{fill:var(--muted)}
 .frame.failed .label{font-weight:700}
+ol.phases{display:flex;flex-wrap:wrap;gap:4px 16px;list-style:none;padding:0;margin:4px 0 8px;font-size:13px}
+svg .band-bg{fill:#f8fafc}svg .band-bg.alt{fill:#f1f5f9}svg .ph-pass .band-edge{fill:var(--pass)}
+svg .ph-fail .band-edge{fill:var(--fail)}svg .ph-other .band-edge{fill:var(--other)}
 .p-http{--proto:#0369a1}.p-http .label{font-weight:600}svg .span{fill:none;stroke:#0369a1;stroke-width:1.5}
 .p-tcp{--proto:#0e7490}.p-udp{--proto:#1d4ed8}.p-arp{--proto:#a16207}.p-icmp{--proto:#a21caf}.p-other{--proto:#374151}
 .key.p-http,.key.p-tcp,.key.p-udp,.key.p-arp,.key.p-icmp{color:var(--proto)}
@@ -606,6 +653,7 @@ pre.hex{margin:0;white-space:pre;overflow-x:auto;font-size:11px;background:#f9fa
 .refs-list{list-style:none;padding:0;margin:0 0 6px}.refs-list li{margin:2px 0}
 .refs-list button{font:inherit;background:none;border:0;padding:0;cursor:pointer;text-align:left}
 ol.items{list-style:none;padding:0;margin:0}
+ol.items li.phase-head{font-weight:600;margin:10px 0 2px}
 .item{display:flex;gap:10px;padding:7px 10px;border-left:4px solid transparent;border-radius:4px}
 .item+.item{margin-top:3px}
 .item .mark{font-weight:700;width:14px;flex:none}

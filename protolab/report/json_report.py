@@ -45,13 +45,16 @@ def jsonable(value: Any) -> Any:
 
 
 def item_to_dict(item: ItemResult) -> dict[str, Any]:
-    return {
+    out = {
         "kind": item.kind,
         "name": item.name,
         "status": item.status.value,
         "frames": list(item.frames),
         "messages": list(item.messages),
     }
+    if item.phase:
+        out["phase"] = item.phase
+    return out
 
 
 def frame_to_dict(frame: Frame) -> dict[str, Any]:
@@ -79,6 +82,10 @@ def verdict_to_dict(verdict: Verdict, trace: Trace | None) -> dict[str, Any]:
         "bindings": {str(k): jsonable(verdict.bindings[k]) for k in sorted(verdict.bindings, key=str)},
         "notes": list(verdict.notes),
     }
+    phases = verdict.phases()
+    if phases:
+        out["phases"] = [{"name": p.name, "status": p.status.value, "passed": p.passed, "items": len(p.items)}
+                         for p in phases]
     if trace is not None:
         out["trace"] = {
             "links": list(trace.links),

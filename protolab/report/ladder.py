@@ -35,7 +35,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from protolab.expect.trace import Frame, Trace
-from protolab.expect.verdict import ItemResult, Status, Verdict
+from protolab.expect.verdict import ItemResult, PhaseResult, Status, Verdict
 
 from .labels import Labeler, MessageFold, http_folds
 
@@ -158,6 +158,7 @@ class _Row:
     items: tuple[ItemResult, ...]
     number: str = ""  # "#15", or "#15–#26" for an HTTP message's row
     http: bool = False  # an HTTP message: the frames in `number` fold into it
+    last: int = 0  # the last frame folded into an HTTP message's row (0: the row is one frame)
 
     @property
     def label(self) -> str:
@@ -219,6 +220,7 @@ class Ladder:
         self.marks_min = max((len(r.items) for r in self.rows), default=0)
         self.names_w = max((cell_len(c) for c in self.columns), default=1)
         self.gap_nat = max(GAP_MAX, self.names_w + 1)
+        self.bands = self._bands(verdict)
 
     def _fold_row(self, fold: MessageFold, marks: dict[int, list[ItemResult]]) -> _Row:
         """One row for an HTTP message: from its sender to its receiver, its frames' checks."""
@@ -230,7 +232,19 @@ class Ladder:
             for item in marks.get(n, ()):
                 items.setdefault(id(item), item)
         forms = tuple(annotate(frame, form, self.columns) for form in fold.forms)
-        return _Row(frame, forms, tuple(items.values()), fold.numbers, http=True)
+        return _Row(frame, forms, tuple(items.values()), fold.numbers, http=True, last=max(fold.frames))
+
+    def _bands(self, verdict: Verdict | None) -> dict[int, PhaseResult]:
+        """Row position → the phase whose band begins above it (at the row of its first frame)."""
+        bands: dict[int, PhaseResult] = {}
+        for phase in verdict.phases() if verdict is not None else ():
+            if not phase.frames:
+                continue
+            start = phase.frames[0]
+            at = next((i for i, r in enumerate(self.rows) if max(r.frame.index, r.last) >= start), None)
+            if at is not None:
+                bands.setdefault(at, phase)
+        return bands
 
     def _labels(self, form: int) -> int:
         return max([len("frame")] + [cell_len(r.forms[form] if -len(r.forms) <= form < len(r.forms) else r.forms[-1])
@@ -351,7 +365,10 @@ class Ladder:
         if self.title:
             lines.append(Text(self.title, style="bold"))
         lines.append(self.header(lay))
-        lines.extend(self.row(r, lay) for r in self.rows)
+        for i, r in enumerate(self.rows):
+            if i in self.bands:
+                lines.append(self.band(self.bands[i], lay))
+            lines.append(self.row(r, lay))
         lines.append(self.footer())
         note = self.note(lay)
         if note is not None:
@@ -404,6 +421,16 @@ class Ladder:
         marks = fit_marks(row.items, lay.marks_w) if self.marks_nat else Text()
         return self._line(gutter, self.arrow(frame, lay, style, shaft="═" if row.http else "─"), label,
                           Text(frame.link), marks, lay)
+
+    def band(self, phase: PhaseResult, lay: _Layout) -> Text:
+        """"── ▸ 3 DNS: the name's address ✔ 8/8 ─────": where a phase's frames begin, and its result."""
+        symbol, style = MARK_STYLES.get(phase.status, OTHER_MARK)
+        line = Text("── ▸ ", style="dim")
+        line.append(phase.name, style="bold")
+        line.append(f" {symbol} {phase.passed}/{len(phase.items)} ", style=style)
+        width = lay.limit if lay.limit is not None else self.total(lay)
+        line.append("─" * max(2, width - line.cell_len), style="dim")
+        return line
 
     def footer(self) -> Text:
         links = sorted({f.link for f in self.trace.frames}) or list(self.trace.links)

@@ -13,7 +13,7 @@ from typing import Sequence
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
-from protolab.expect.verdict import ItemResult, Status, Verdict
+from protolab.expect.verdict import ItemResult, PhaseResult, Status, Verdict
 
 ITEM_MARKS = {
     Status.PASS: ("✔", "green"),
@@ -51,7 +51,12 @@ def render_verdict(verdict: Verdict) -> RenderableType:
     unrun = set(map(id, verdict.items)) if unusable is not None else set()
     kind_w = max((len(i.kind) for i in verdict.items), default=0)
     collapsed = False
+    phases, current = {p.name: p for p in verdict.phases()}, ""
     for item in verdict.items:
+        if item.phase != current and id(item) not in unrun:
+            current = item.phase
+            if current:
+                lines.append(phase_line(phases[current]))
         if id(item) in unrun:
             if not collapsed:
                 lines.append(not_run_line([i for i in verdict.items if id(i) in unrun]))
@@ -109,6 +114,15 @@ def item_lines(item: ItemResult, kind_w: int = 0) -> list[Text]:
     if item.status is not Status.PASS:
         out.extend(Text(f"      {message}") for message in item.messages)
     return out
+
+
+def phase_line(phase: PhaseResult) -> Text:
+    """"▸ 3 DNS: the name's address  ✔ 8/8": a phase's heading, with its own result."""
+    symbol, style = ITEM_MARKS.get(phase.status, ("?", "yellow"))
+    line = Text("  ▸ ", style="bold")
+    line.append(phase.name, style="bold")
+    line.append(f"  {symbol} {phase.passed}/{len(phase.items)}", style=style)
+    return line
 
 
 def status_line(verdict: Verdict) -> Text:
