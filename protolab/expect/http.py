@@ -89,6 +89,8 @@ def message_views(trace: Trace) -> tuple[MessageView, ...]:
 def _view(trace: Trace, conn: HttpConnection, number: int, message: Message) -> MessageView:
     stream = conn.tcp.upstream if message.kind == "request" else conn.tcp.downstream
     last = message.last_frame or (conn.tcp.frames[-1] if conn.tcp.frames else 1)
+    if not message.complete and message.first_frame is not None:
+        last = message.first_frame  # what cannot be framed runs to the stream's end: it came with its first bytes
     first = message.first_frame or last
     end_frame, first_frame = trace[last], trace[first]
     start_line = _start_line(stream, message)
@@ -427,7 +429,7 @@ class Response(_MessageStep):
         text = f"no response to request {asked} ({_line(trace, conn, request)}): {_stream_end(trace, conn, 'response')}"
         waited = _waited(trace, conn, request)
         if waited:
-            text += f", {waited} after the request's last byte"
+            text += f", {waited}"
         if request.problems:
             text += f"; the request itself: {'; '.join(request.problems)}"
         return text
@@ -454,23 +456,34 @@ def _stream_end(trace: Trace, conn: HttpConnection, kind: str) -> str:
     after = f"{kind} {sent[-1].number}" if sent else "the handshake" if tcp.handshake else "the capture's start"
     more = stream.end - (sent[-1].end if sent else 0)
     text = f"{side} sent nothing after {after}" if more <= 0 else f"{side} sent {more} more bytes after {after}"
-    if stream.rst_frame is not None:
-        text += f" and reset the connection (RST, frame #{stream.rst_frame})"
-    elif stream.fin_frame is not None:
+    if stream.fin_frame is not None:
         text += f" and closed the connection (FIN, frame #{stream.fin_frame})"
+        if stream.rst_frame is not None:
+            text += f", then reset it (RST, frame #{stream.rst_frame})"
+    elif stream.rst_frame is not None:
+        text += f" and reset the connection (RST, frame #{stream.rst_frame})"
     else:
         text += "; the capture ends there"
     return text
 
 
 def _waited(trace: Trace, conn: HttpConnection, request: Message) -> str:
-    """How long after the request's last byte the server closed, if it did."""
+    """When the server closed: so long after the request's last byte, or before the request came."""
     down = conn.tcp.downstream
-    end = down.rst_frame if down.rst_frame is not None else down.fin_frame
-    if end is None or request.last_frame is None or end < request.last_frame:
+    end = down.fin_frame if down.fin_frame is not None else down.rst_frame
+    if end is None or request.last_frame is None:
         return ""
-    gap = trace[end].time - trace[request.last_frame].time
-    return f"{gap * 1e3:.0f} ms" if gap < 1 else f"{gap:.2f} s"
+    if end < (request.first_frame or request.last_frame):
+        before = max((r.last_frame for r in conn.responses if r.last_frame is not None and r.last_frame < end),
+                     default=None)
+        if before is None:
+            return "before the request came"
+        return f"{_duration(trace[end].time - trace[before].time)} after its last response, before the request came"
+    return f"{_duration(trace[end].time - trace[request.last_frame].time)} after the request's last byte"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1e3:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 __all__ = ["AnswersTo", "Header", "MessageView", "Nth", "Request", "Response", "SameConnection", "WellFormed",
