@@ -8,6 +8,12 @@ ICMP covers its whole message and no pseudo-header.
 
 A sender whose device offloads the transmit checksum leaves in the field only
 the folded pseudo-header sum, for the device to finish: "partial" says so.
+
+One's complement has two zeros, 0x0000 and 0xFFFF. Where the right field is
+0x0000, Linux now and then writes 0xFFFF (about one segment in 65,536):
+every receiver accepts it (the whole sum still comes out zero), Wireshark
+calls it illegal. "other-zero" names exactly that, apart from "bad", so a
+frame the kernel sent is never a wrong checksum in a verdict.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-OK, BAD, PARTIAL, NONE, UNCHECKED = "ok", "bad", "partial", "none", "unchecked"
+OK, BAD, PARTIAL, NONE, UNCHECKED, OTHER_ZERO = "ok", "bad", "partial", "none", "unchecked", "other-zero"
 ICMP, TCP, UDP = 1, 6, 17
 TRANSPORTS = {ICMP: ("icmp", 2), TCP: ("tcp", 16), UDP: ("udp", 6)}  # protocol → key, checksum offset
 IP_CHECKSUM = 10
@@ -24,7 +30,7 @@ MF, FRAGMENT_OFFSET = 0x2000, 0x1FFF
 
 @dataclass(frozen=True)
 class Checksum:
-    status: str  # ok, bad, partial, none (UDP 0: not computed), unchecked (cut, or fragmented)
+    status: str  # ok, bad, partial, none (UDP 0: not computed), unchecked (cut, or fragmented), other-zero
     value: int  # the field as captured (0 when the capture does not hold it)
     expected: int | None  # the correct value (None when it cannot be computed)
 
@@ -54,6 +60,8 @@ def _field(data: bytes, offset: int) -> int:
 def _judge(value: int, expected: int, partial: int | None = None) -> Checksum:
     if value == expected:
         return Checksum(OK, value, expected)
+    if {value, expected} == {0x0000, 0xFFFF}:
+        return Checksum(OTHER_ZERO, value, expected)
     return Checksum(PARTIAL if value == partial else BAD, value, expected)
 
 

@@ -62,7 +62,7 @@ LAYERS: Mapping[str, str] = MappingProxyType({
     "dhcp": "the DHCP options after the magic cookie of a BOOTP message (RFC 2132)",
 })
 
-_CHECKSUM = "(status 'good', 'bad' or 'unchecked', value as captured, correct value or None)"
+_CHECKSUM = "(status 'ok', 'bad', 'partial', 'none', 'unchecked' or 'other-zero', value as captured, correct value or None)"
 _RECORDS = "tuple of (owner, TYPE, value) records in wire order, names lower case with the final dot"
 _ALL = (
     FieldInfo("frame.len", (int,), "the frame's length on the wire"),
