@@ -167,7 +167,7 @@ def _taken(step: Step, group: InAnyOrder, owners: Mapping[int, str], anchor: str
     which = ", ".join(f"frame #{f.index} is '{owners[f.index]}'" for f in fits)
     text = (f"the only frames {after} that fit it are those of other steps of '{group.name}' ({which}): "
             f"each step of the group needs a frame of its own")
-    return f"{text}. {step.hint}".strip() if step.hint else text
+    return sentences(text, step.hint)
 
 
 def _explain_ways(either: Either, tries: list[_Run], taken: int) -> list[ItemResult]:
@@ -371,7 +371,7 @@ def _not_seen(
         else:
             frame, why = near
             text = f"no {noun} {after} matches; the closest is {frame.label}: {why}"
-    return f"{text}. {step.hint}".strip() if step.hint else text
+    return sentences(text, step.hint)
 
 
 def expected_sender(step: Step, trace: Trace) -> str | None:
@@ -449,7 +449,8 @@ def _run_never(rule: Never, trace: Trace, bindings: Mapping[str, Any], facts: Ma
     for frame in hits:
         before = _previous_on_link(trace, frame)
         when = f", {_duration(frame.time - before.time)} after frame #{before.index} ({before.summary})" if before else ""
-        messages.append(f"frame #{frame.index}: {frame.summary} sent by {frame.sender or '?'}{when}. {rule.why}".strip())
+        seen = f"frame #{frame.index}: {frame.summary} sent by {frame.sender or '?'}{when}"
+        messages.append(sentences(seen, rule.why) if rule.why else f"{seen}.")
     return ItemResult("never", rule.name, Status.FAIL, tuple(f.index for f in hits), tuple(messages))
 
 
@@ -525,3 +526,12 @@ def _duration(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1e3:.1f} ms"
     return f"{seconds:.2f} s"
+
+
+def sentences(text: str, more: str) -> str:
+    """`text`, then `more` as the next sentence: one full stop between them, never two
+    (a text may end with a domain name's own dot: "... expected 'portal.lab.'")."""
+    if not more:
+        return text
+    stop = "" if text.endswith(".") else "."
+    return f"{text}{stop} {more}".strip()
