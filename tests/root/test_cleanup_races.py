@@ -83,7 +83,7 @@ def test_a_run_whose_owner_is_a_zombie_is_cleaned(ledger):
         while Path(f"/proc/{owner.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":  # exited, not reaped
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        assert f"pid {owner.pid} (gone: leftover)" in protolab(ledger, "status").stdout
+        assert f" {owner.pid} (gone: leftover)" in protolab(ledger, "status").stdout
         cleaned = protolab(ledger, "clean")
         assert cleaned.returncode == 0, cleaned.stderr
         assert cleaned.stdout.strip() == f"clean: run zz{run_id}: removed 1 object(s)"
