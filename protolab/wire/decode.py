@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import AbstractSet as Set, Any, Iterable, Mapping
 
-from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror
+from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, TCPerror, UDPerror
 from scapy.layers.l2 import ARP, Dot3, Ether
 
 from ..capture.frames import (
@@ -200,8 +200,16 @@ def _network_layers(pkt, layers: dict[str, dict[str, Any]], packet: bytes, wire_
         if ICMP in ip:
             icmp = ip[ICMP]
             layers["icmp"] = {"type": icmp.type, "code": icmp.code}
+            if icmp.type == 3 and icmp.code == 4 and "nexthopmtu" in icmp.fields:
+                layers["icmp"]["mtu"] = icmp.nexthopmtu
             if IPerror in icmp:
-                layers["icmp"].update(inner_src=icmp[IPerror].src, inner_dst=icmp[IPerror].dst, inner_proto=icmp[IPerror].proto)
+                inner = icmp[IPerror]
+                layers["icmp"].update(inner_src=inner.src, inner_dst=inner.dst, inner_proto=inner.proto)
+                quoted = inner.payload
+                if isinstance(quoted, (TCPerror, UDPerror)):  # scapy read the quoted ports (at least 8 bytes)
+                    layers["icmp"].update(inner_sport=quoted.sport, inner_dport=quoted.dport)
+                    if isinstance(quoted, TCPerror):
+                        layers["icmp"]["inner_seq"] = quoted.seq
 
 
 def _checksums(packet: bytes, wire_len: int) -> dict[str, tuple[str, int, int | None]]:

@@ -215,6 +215,8 @@ def _icmp(packet: bytes, start: int, end: int, layers: dict[str, dict[str, Any]]
     if size < ICMP_HEADER_LEN.get(type_, 8):
         return None
     icmp: dict[str, Any] = {"type": type_, "code": packet[start + 1]}
+    if type_ == 3 and icmp["code"] == 4:
+        icmp["mtu"] = packet[start + 6] << 8 | packet[start + 7]
     if type_ in ICMP_ERRORS and size > 8:
         if type_ in ICMP_EXTENSIONS and size >= ICMP_EXTENSION_MIN:
             return None
@@ -229,6 +231,9 @@ def _icmp(packet: bytes, start: int, end: int, layers: dict[str, dict[str, Any]]
             return None
         icmp.update(inner_src=_ip_text(packet[quote + 12:quote + 16]), inner_dst=_ip_text(packet[quote + 16:quote + 20]),
                     inner_proto=inner_proto)
+        inner_payload = (packet[quote + 2] << 8 | packet[quote + 3]) - inner_hlen  # scapy cuts the quote there
+        inner_end = end if inner_payload < 0 else min(end, quote + inner_hlen + inner_payload)
+        _quoted_ports(packet, quote + inner_hlen, inner_end, bindings.quoted_layer(inner_proto, inner_fragment), icmp)
     layers["icmp"] = icmp
     return layers
 
@@ -246,6 +251,17 @@ def _quoted_transport_known(packet: bytes, start: int, end: int, proto: int, fra
     if upper is ICMPerror:
         return start >= end or packet[start] not in ICMP_ERRORS  # an error quoting an error: nested quotes
     return False
+
+
+def _quoted_ports(packet: bytes, start: int, end: int, upper: Any, icmp: dict[str, Any]) -> None:
+    """The ports (and TCP sequence number) of the quoted segment or datagram, where scapy reads them:
+    UDP from 8 bytes on; TCP with exactly 8 (ports and seq) or 20 and more (its fixed header)."""
+    length = end - start
+    if upper is UDPerror and length >= 8 or upper is TCPerror and (length == 8 or length >= 20):
+        sport, dport = struct.unpack_from("!HH", packet, start)
+        icmp.update(inner_sport=sport, inner_dport=dport)
+        if upper is TCPerror:
+            icmp["inner_seq"] = struct.unpack_from("!I", packet, start + 4)[0]
 
 
 def _tcp_flags(value: int) -> str:

@@ -107,10 +107,18 @@ _ALL = (
     FieldInfo("udp.len", (int,), "payload length in bytes (the UDP length minus its 8-byte header)"),
     FieldInfo("udp.payload", (bytes,), "the payload"),
     FieldInfo("icmp.type", (int,), "type (0 echo reply, 3 destination unreachable, 8 echo request, 11 time exceeded)"),
-    FieldInfo("icmp.code", (int,), "code (for type 3: 0 net, 1 host, 3 port unreachable)"),
+    FieldInfo("icmp.code", (int,), "code (for type 3: 0 net, 1 host, 3 port unreachable, 4 fragmentation needed and DF set)"),
     FieldInfo("icmp.inner_src", (str,), "an error only: source address of the IP header it quotes"),
     FieldInfo("icmp.inner_dst", (str,), "an error only: destination address of the IP header it quotes"),
     FieldInfo("icmp.inner_proto", (int,), "an error only: protocol of the IP header it quotes (6 TCP, 17 UDP)"),
+    FieldInfo("icmp.inner_sport", (int,), "an error quoting TCP or UDP (at least its first 8 bytes): source port of "
+              "the quoted segment or datagram"),
+    FieldInfo("icmp.inner_dport", (int,), "an error quoting TCP or UDP (at least its first 8 bytes): destination port "
+              "of the quoted segment or datagram"),
+    FieldInfo("icmp.inner_seq", (int,), "an error quoting TCP (at least its first 8 bytes): sequence number of the "
+              "quoted segment", seq=True),
+    FieldInfo("icmp.mtu", (int,), "type 3 code 4 (fragmentation needed) only: the next-hop MTU the router names "
+              "(RFC 1191; 0 from a router older than it)"),
     FieldInfo("dns.id", (int,), "message ID"),
     FieldInfo("dns.qr", (bool,), "True for a response, False for a query"),
     FieldInfo("dns.opcode", (str,), "'QUERY', 'NOTIFY', ..."),

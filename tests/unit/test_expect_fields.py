@@ -72,7 +72,7 @@ def built_frames() -> list[tuple[bytes, int, int | None]]:
         eth(IP(src=CLIENT, dst=SERVER) / ICMP(type=8, id=1, seq=1) / b"ping"),
     ]
     for original in (segment, datagram, IP(src=CLIENT, dst=SERVER) / ICMP(type=8) / b"abcdefgh"):  # errors quoting each
-        for type_, code in ((3, 3), (11, 0)):
+        for type_, code in ((3, 3), (3, 4), (11, 0)):
             frames.append(eth(IP(src="10.0.1.1", dst=CLIENT) / ICMP(type=type_, code=code) / bytes(original)[:28]))
     out: list[tuple[bytes, int, int | None]] = [(f, ETH, None) for f in frames]
     cooked = bytes.fromhex("0000000100060200000000 0a0000 0800".replace(" ", ""))
@@ -131,11 +131,12 @@ def test_every_registered_path_is_produced_by_some_vector(produced):
 def test_the_fast_path_produces_the_fields_of_every_layer_it_reads(produced):
     fast = {p.partition(".")[0] for p in produced["fast"]}
     assert {"eth", "arp", "ip", "checksum", "tcp", "udp", "icmp", "dns"} <= fast
-    assert {"icmp.inner_src", "icmp.inner_dst", "icmp.inner_proto"} <= set(produced["fast"])
+    assert {"icmp.inner_src", "icmp.inner_dst", "icmp.inner_proto", "icmp.inner_sport", "icmp.inner_dport",
+            "icmp.inner_seq", "icmp.mtu"} <= set(produced["fast"])
 
 
-def test_only_tcp_seq_and_ack_are_sequence_numbers():
-    assert SEQ_FIELDS == {"tcp.seq", "tcp.ack"}
+def test_only_tcp_seq_and_ack_and_a_quoted_seq_are_sequence_numbers():
+    assert SEQ_FIELDS == {"tcp.seq", "tcp.ack", "icmp.inner_seq"}
 
 
 def test_the_committed_docs_are_generated_from_the_registry():
