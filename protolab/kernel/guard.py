@@ -16,14 +16,57 @@ from ..errors import BackendError
 
 
 @dataclass
-class RstGuard:
+class NftGuard:
+    """An nftables table in one node for one flow, installed on entry and deleted on exit.
+
+    A subclass gives `rules()` (the whole table), `what` (for messages) and the
+    lowest port its flow may use."""
+
     node: NodeHandle
-    src: str
+    src: str  # the hand-made side's address (the node the guard is in)
     sport: int
-    dst: str
+    dst: str  # the server's address
     dport: int
     table: str = field(default_factory=lambda: f"protolab_guard_{secrets.token_hex(3)}")
     active: bool = False
+
+    what = "guard"
+    lowest_port = 0
+
+    def rules(self) -> str:
+        raise NotImplementedError
+
+    def __enter__(self):
+        for port in (self.sport, self.dport):
+            if not self.lowest_port <= port <= 65535:
+                raise BackendError(f"cannot install the {self.what} in {self.node.name}: "
+                                   f"port {port} is not {self.lowest_port} to 65535")
+        result = self.node.run(["nft", "-f", "-"], input=self.rules())
+        if result.returncode != 0:
+            first = (result.stderr.strip().splitlines() or ["nft failed"])[0]  # nft adds the rule and a caret line
+            raise BackendError(f"cannot install the {self.what} in {self.node.name}: {first}")
+        self.active = True
+        return self
+
+    def dropped(self) -> int:
+        """How many packets the guard has dropped so far."""
+        out = self.node.run(["nft", "list", "table", "ip", self.table]).stdout
+        for line in out.splitlines():
+            if "counter packets" in line:
+                return int(line.split("counter packets")[1].split()[0])
+        return 0
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active:
+            self.node.run(["nft", "delete", "table", "ip", self.table])
+            self.active = False
+
+
+@dataclass
+class RstGuard(NftGuard):
+    """`with RstGuard(client, client_ip, client_port, web_ip, web_port): ...`"""
+
+    what = "RST guard"
 
     def rules(self) -> str:
         return (
@@ -34,19 +77,3 @@ class RstGuard:
             "tcp flags & rst == rst counter drop\n"
             "  }\n}\n"
         )
-
-    def __enter__(self) -> RstGuard:
-        for port in (self.sport, self.dport):
-            if not 0 <= port <= 65535:
-                raise BackendError(f"cannot install the RST guard in {self.node.name}: port {port} is not 0 to 65535")
-        result = self.node.run(["nft", "-f", "-"], input=self.rules())
-        if result.returncode != 0:
-            first = (result.stderr.strip().splitlines() or ["nft failed"])[0]  # nft adds the rule and a caret line
-            raise BackendError(f"cannot install the RST guard in {self.node.name}: {first}")
-        self.active = True
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.active:
-            self.node.run(["nft", "delete", "table", "ip", self.table])
-            self.active = False

@@ -11,11 +11,9 @@ error) and dies with the namespace if the run crashes.
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ..backends.base import NodeHandle
-from ..errors import BackendError
+from .guard import NftGuard
 
 # where the quoted datagram's ports sit, in bits from the start of the ICMP header:
 # 8 bytes of ICMP header, then the quoted IP header (20 bytes: the kernel's own, no options)
@@ -24,16 +22,12 @@ QUOTED_DPORT_BIT = QUOTED_SPORT_BIT + 16
 
 
 @dataclass
-class PortUnreachableGuard:
-    """`with PortUnreachableGuard(client, client_ip, client_port, web_ip, web_port): ...`"""
+class PortUnreachableGuard(NftGuard):
+    """`with PortUnreachableGuard(client, client_ip, client_port, web_ip, web_port): ...`
+    (sport: the hand-made side's UDP port, which no socket holds; dport: the server's)"""
 
-    node: NodeHandle
-    src: str  # the hand-made side's address (the node the guard is in)
-    sport: int  # its UDP port, which no socket holds
-    dst: str  # the server's address
-    dport: int  # the server's UDP port
-    table: str = field(default_factory=lambda: f"protolab_udpguard_{secrets.token_hex(3)}")
-    active: bool = False
+    what = "UDP guard"
+    lowest_port = 1
 
     def rules(self) -> str:
         return (
@@ -45,27 +39,3 @@ class PortUnreachableGuard:
             f"@th,{QUOTED_DPORT_BIT},16 {self.sport} counter drop\n"
             "  }\n}\n"
         )
-
-    def __enter__(self) -> PortUnreachableGuard:
-        for port in (self.sport, self.dport):
-            if not 1 <= port <= 65535:
-                raise BackendError(f"cannot install the UDP guard in {self.node.name}: port {port} is not 1 to 65535")
-        result = self.node.run(["nft", "-f", "-"], input=self.rules())
-        if result.returncode != 0:
-            first = (result.stderr.strip().splitlines() or ["nft failed"])[0]
-            raise BackendError(f"cannot install the UDP guard in {self.node.name}: {first}")
-        self.active = True
-        return self
-
-    def dropped(self) -> int:
-        """How many port-unreachable errors the guard has swallowed so far."""
-        out = self.node.run(["nft", "list", "table", "ip", self.table]).stdout
-        for line in out.splitlines():
-            if "counter packets" in line:
-                return int(line.split("counter packets")[1].split()[0])
-        return 0
-
-    def __exit__(self, *exc: object) -> None:
-        if self.active:
-            self.node.run(["nft", "delete", "table", "ip", self.table])
-            self.active = False
