@@ -113,7 +113,8 @@ def test_handshake_frames_are_recorded_once_per_link_by_their_sender(compose_sta
 WRONG = {"handshake": "wrong_ack.py", "teardown": "teardown/no_final_ack.py", "arp": "arp/wrong_op.py",
          "route": "route/frame_to_web_mac.py", "dns": "dns/stops_at_referral.py", "udp_echo": "udp_echo/one_datagram.py",
          "http": "http/no_host.py", "dhcp": "dhcp/wrong_xid.py", "journey": "journey/asks_root.py",
-         "webserver": "webserver/traversal.py", "udp": "udp/one_datagram.py", "multiplex": "multiplex/shared_counters.py"}
+         "webserver": "webserver/traversal.py", "udp": "udp/one_datagram.py", "multiplex": "multiplex/shared_counters.py",
+         "keepalive": "keepalive/new_connection_each.py", "cache": "cache/refetch_while_fresh.py"}
 
 
 def failed_items(result) -> set[str]:
@@ -121,10 +122,10 @@ def failed_items(result) -> set[str]:
 
 
 def test_every_lab_has_a_wrong_solution_here():
-    assert set(WRONG) == set(lab_names())
+    assert set(lab_names()) <= set(WRONG)
 
 
-@pytest.mark.parametrize("lab_name", sorted(WRONG))
+@pytest.mark.parametrize("lab_name", sorted(set(WRONG) & set(lab_names())))
 def test_a_wrong_solution_fails_on_containers_as_on_netns(compose_stack, lab_name, tmp_path):
     on_containers = run(lab_name, tmp_path / "compose", WRONG[lab_name])
     on_netns = run_lab(load_lab(lab_name), RunOptions(out_dir=tmp_path / "netns", solution=SOLUTIONS / WRONG[lab_name], fresh=True))
