@@ -114,3 +114,20 @@ def test_port_53_is_refused_as_a_parameter(lab, tmp_path):
 
     with pytest.raises(LabError, match="^lab udp: port 53 is the DNS server's$"):
         run(lab, tmp_path, closed_port=53)
+
+
+def test_runs_in_a_row_on_a_network_kept_up_each_see_their_port_unreachable(lab, tmp_path):
+    from protolab.backends.netns import NetnsBackend
+    from protolab.lab.network import lab_topology
+    from protolab.lab.runner import RunOptions, run_lab
+
+    deployment = NetnsBackend().deploy(lab_topology(lab))
+    web = deployment.node("web")
+    limit = web.run(["sysctl", "-n", "net.ipv4.icmp_ratelimit"]).stdout.strip()
+    try:
+        for n in range(15):  # more ICMP errors to one host than the kernel allows in this time (a burst of 6, then 1 a second)
+            result = run_lab(lab, RunOptions(out_dir=tmp_path / str(n), deployment=deployment))
+            assert result.verdict.status is Status.PASS, explain(result.verdict)
+        assert web.run(["sysctl", "-n", "net.ipv4.icmp_ratelimit"]).stdout.strip() == limit != "0"  # put back
+    finally:
+        deployment.teardown()
