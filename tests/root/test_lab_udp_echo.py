@@ -64,9 +64,9 @@ def test_one_datagram_for_three_messages_is_explained_by_the_rule(lab, tmp_path)
 def test_tcp_instead_of_datagrams_breaks_the_never_rule(lab, tmp_path):
     result = run(lab, tmp_path, "uses_tcp.py")
     v = result.verdict
-    tcp = item(v, "no TCP at all")
+    tcp = item(v, "no TCP to the echo port")
     assert tcp.status is Status.FAIL
-    assert "SYN" in tcp.messages[0] and "This lab is UDP only" in tcp.messages[0]
+    assert "SYN" in tcp.messages[0] and "UDP needs no connection" in tcp.messages[0]
     assert any("raised ConnectionRefusedError" in n for n in v.notes), v.notes
     assert "the frame has no udp.dport" in item(v, "datagram 1 to web's echo port").messages[0]
 

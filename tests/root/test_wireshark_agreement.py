@@ -50,9 +50,18 @@ def test_tshark_finds_no_bad_checksum(run):
     assert len(rows) == len(run.trace) > 0
     bad = [(row["frame.number"], key) for row in rows for key in CHECKSUMS if STATUS.get(row[key]) == "bad"
            and not (key in QUOTED and row["icmp.type"] in ICMP_ERRORS)]
+    # Wireshark calls 0xFFFF for a zero sum illegal; Linux writes it now and then, every receiver takes it,
+    # and protolab names it "other-zero" (wire/checksums.py): the two still agree on what the field holds
+    bad = [(n, key) for n, key in bad if _ours(run, int(n), key) != "other-zero"]
     assert bad == []
     checked = sum(1 for row in rows for key in CHECKSUMS if STATUS.get(row[key]) == "good")
     assert checked >= len([f for f in run.trace if f.has("ip")])  # at least the IP header of every IP frame
+
+
+def _ours(run, number: int, key: str) -> str | None:
+    """protolab's checksum status of frame `number` for tshark's `key` ("tcp.checksum.status" → tcp)."""
+    state = run.trace[number].layers.get("checksum", {}).get(key.split(".")[0])
+    return state[0] if state else None
 
 
 def test_the_verdicts_frame_numbers_are_tsharks(run):
