@@ -27,6 +27,31 @@ from protolab.wire import fastdecode
 from protolab.wire.decode import scapy_layers
 from protolab.wire.fields import FIELDS, LAYERS, SEQ_FIELDS, markdown
 
+
+@pytest.fixture(autouse=True, scope="module")
+def scapy_without_its_dns_bindings():
+    """The fast path defers to scapy for a port scapy binds to a layer: once anything in the
+    process imported scapy.layers.dns (a lab's test does), port 53 is such a port. These tests
+    are about the fast path itself, so they run with scapy's DNS bindings taken out, and put back."""
+    import sys
+
+    dns = sys.modules.get("scapy.layers.dns")
+    if dns is None:
+        yield
+        return
+    from scapy.layers.inet import TCP, UDP
+    from scapy.packet import bind_layers, split_layers
+
+    bound = [(lower, upper, condition) for lower in (UDP, TCP) for condition, upper in list(lower.payload_guess)
+             if upper is dns.DNS and set(condition) <= {"sport", "dport"} and 53 in condition.values()]
+    for lower, upper, condition in bound:
+        split_layers(lower, upper, **condition)
+    try:
+        yield
+    finally:
+        for lower, upper, condition in bound:
+            bind_layers(lower, upper, **condition)
+
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors"
 ETH, SLL, RAW = 1, 113, 101
