@@ -31,7 +31,7 @@ from pathlib import Path
 from ..backends.base import NodeHandle
 from ..backends.nsenter import entered
 from ..topology.model import Topology
-from .process import NodeProgram, ServiceError
+from .process import FolderService, NodeProgram, ServiceError
 
 PROGRAM = "dnsmasq"
 DHCP_PORT = 67
@@ -176,15 +176,12 @@ def udp_bound(node: NodeHandle, port: int) -> bool:
     return any(row.split()[1].endswith(wanted) for row in rows if len(row.split()) > 1)
 
 
-class DnsmasqServer:
+class DnsmasqServer(FolderService):
     """dnsmasq in `node` for the length of a `with` block, handing out what `config` says."""
 
     def __init__(self, node: NodeHandle, config: DhcpConfig | None = None, *, ready_timeout: float = 3.0) -> None:
-        self.node = node
+        super().__init__(node, "dhcp", ready_timeout)
         self.config = config or DhcpConfig.for_node(node.deployment.topology, node.name)
-        self.ready_timeout = ready_timeout
-        self.directory = node.deployment.workdir / "dhcp" / node.name
-        self.program: NodeProgram | None = None
 
     @property
     def server_id(self) -> str:
@@ -192,17 +189,12 @@ class DnsmasqServer:
         node = self.node.node
         return str(next(i.ip for i in node.interfaces if i.name == self.config.interface))
 
-    @property
-    def ready_after(self) -> float | None:
-        return self.program.ready_after if self.program else None
-
     def __enter__(self) -> DnsmasqServer:
         if shutil.which(PROGRAM) is None:
             raise ServiceError("dnsmasq is not installed (scripts/bootstrap installs dnsmasq-base)")
         if not any(i.name == self.config.interface for i in self.node.node.interfaces):
             raise ServiceError(f"dnsmasq: node {self.node.name} has no interface {self.config.interface}")
-        shutil.rmtree(self.directory, ignore_errors=True)  # a previous block's leftovers
-        self.directory.mkdir(parents=True)
+        self.fresh_folder()
         try:
             conf = self.directory / "dnsmasq.conf"
             conf.write_text(self.config.render(self.directory))
@@ -215,14 +207,6 @@ class DnsmasqServer:
             self.__exit__()
             raise
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        program, self.program = self.program, None
-        try:
-            if program is not None:
-                program.stop()
-        finally:
-            shutil.rmtree(self.directory, ignore_errors=True)
 
     def _ready(self) -> bool:
         return READY_LINE in self.log() and udp_bound(self.node, DHCP_PORT)

@@ -34,7 +34,6 @@ import http.client
 import ipaddress
 import json
 import re
-import shutil
 import socket
 import time
 from dataclasses import dataclass, replace
@@ -42,7 +41,7 @@ from pathlib import Path
 
 from ..backends.base import NodeHandle
 from . import webroot
-from .process import NodeProgram, ServiceError
+from .process import FolderService, NodeProgram, ServiceError
 
 PROGRAM = "nginx"
 REDIRECT = "/old"
@@ -232,35 +231,26 @@ class HttpProbe:
             conn.close()
 
 
-class NginxServer:
+class NginxServer(FolderService):
     """nginx in `node` for the length of a `with` block, configured by `config`."""
 
     def __init__(self, node: NodeHandle, config: NginxConfig | None = None, *, ready_timeout: float = 3.0) -> None:
+        super().__init__(node, "http", ready_timeout)
         config = config or NginxConfig()
         if config.address is None:
             config = replace(config, address=str(node.node.ip))
-        self.node = node
         self.config = config
-        self.ready_timeout = ready_timeout
-        self.directory = node.deployment.workdir / "http" / node.name
-        self.program: NodeProgram | None = None
         self._probe: HttpProbe | None = None
 
     @property
     def docroot(self) -> Path:
         return self.directory / "docroot"
 
-    @property
-    def ready_after(self) -> float | None:
-        """Seconds from launch until nginx first answered."""
-        return self.program.ready_after if self.program else None
-
     def url(self, path: str = webroot.INDEX) -> str:
         return f"http://{self.config.address}:{self.config.port}{path}"
 
     def __enter__(self) -> NginxServer:
-        shutil.rmtree(self.directory, ignore_errors=True)  # a previous block's leftovers
-        self.directory.mkdir(parents=True)
+        self.fresh_folder()
         try:
             for folder in (self.directory, self.directory.parent):
                 folder.chmod(0o755)
@@ -284,14 +274,6 @@ class NginxServer:
             self.__exit__()
             raise
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        program, self.program = self.program, None
-        try:
-            if program is not None:
-                program.stop()
-        finally:
-            shutil.rmtree(self.directory, ignore_errors=True)
 
     def _start_problem(self) -> str | None:
         """Why nginx did not start: its first fatal complaint, or the wrong answer it gave the probe."""

@@ -16,6 +16,7 @@ then SIGKILL if it lingers).
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import time
@@ -173,3 +174,32 @@ def stop_all(programs: Iterable[NodeProgram]) -> None:
             error = error or exc
     if error is not None:
         raise error
+
+
+class FolderService:
+    """A server with a folder of its own in the run's work directory (config, logs, data) and
+    one NodeProgram: the folder is made fresh on entry and removed, with the program
+    stopped, on exit. A subclass's __enter__ calls `fresh_folder()`, then starts `program`."""
+
+    def __init__(self, node: NodeHandle, kind: str, ready_timeout: float) -> None:
+        self.node = node
+        self.ready_timeout = ready_timeout
+        self.directory = node.deployment.workdir / kind / node.name
+        self.program: NodeProgram | None = None
+
+    @property
+    def ready_after(self) -> float | None:
+        """Seconds from launch until the program first answered its probe."""
+        return self.program.ready_after if self.program else None
+
+    def fresh_folder(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)  # a previous block's leftovers
+        self.directory.mkdir(parents=True)
+
+    def __exit__(self, *exc: object) -> None:
+        program, self.program = self.program, None
+        try:
+            if program is not None:
+                program.stop()
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
